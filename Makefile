@@ -1,0 +1,56 @@
+# Kiln developer commands. `make run` and `make test` do all the set-up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5001
+PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run migrate import test lint typecheck pytest services bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+migrate: install
+	mkdir -p data
+	$(BIN)/kiln migrate
+
+import: migrate
+	$(BIN)/kiln apps bootstrap examples/apps
+
+run: import
+	$(BIN)/kiln serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+# Start the local PostgreSQL and Redis where they are down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not come up"; exit 1
+
+# The whole suite on SQLite and PostgreSQL, each without and with Redis.
+pytest: install services
+	KILN_TEST_DATABASE=sqlite $(BIN)/pytest -q -p no:cacheprovider
+	KILN_TEST_DATABASE=sqlite KILN_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
+	KILN_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider
+	KILN_TEST_DATABASE=$(PG_URL) KILN_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m bench.stream_bench
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,52 @@
+"""Read a JSON body the way Dify's controllers do: 415 for a non-JSON type, 400 for
+malformed JSON, 400 `invalid_param` with pydantic's text for a bad shape (never 422)."""
+
+from typing import Any, TypeVar
+
+import orjson
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from app.core.errors import BadRequest, DifyError, InvalidParam
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class UnsupportedMediaType(DifyError):
+    code = "unsupported_media_type"
+    status = 415
+    default_message = (
+        "Did not attempt to load JSON data because the request Content-Type was not "
+        "'application/json'."
+    )
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if "json" not in content_type.split(";")[0].lower():
+        raise UnsupportedMediaType()
+    raw = await request.body()
+    try:
+        data = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError:
+        data = None
+    if data is None:
+        raise BadRequest("Invalid JSON payload received or JSON payload is empty.")
+    if not isinstance(data, dict):
+        raise InvalidParam("Invalid JSON payload: expected an object.")
+    return data
+
+
+def parse_model(model: type[Model], data: dict[str, Any]) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidParam(str(exc)) from None
+
+
+def required_user(data: dict[str, Any]) -> str:
+    """Dify reads `user` before anything else and requires it on generation and stop."""
+    user = data.get("user")
+    if user is None or (isinstance(user, str) and not user.strip()):
+        raise InvalidParam("Arg user must be provided.")
+    return str(user)

@@ -1,0 +1,30 @@
+"""`GET /v1/info`, `/parameters`, `/meta`, `/site`."""
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.api.deps import AppDep
+from app.services import app_info
+
+router = APIRouter(tags=["app"])
+
+
+@router.get("/info")
+async def get_info(app: AppDep) -> dict[str, Any]:
+    return app_info.info(app)
+
+
+@router.get("/parameters")
+async def get_parameters(app: AppDep) -> dict[str, Any]:
+    return app_info.parameters(app)
+
+
+@router.get("/meta")
+async def get_meta(app: AppDep) -> dict[str, Any]:
+    return app_info.meta(app)
+
+
+@router.get("/site")
+async def get_site(app: AppDep) -> dict[str, Any]:
+    return app_info.site(app)

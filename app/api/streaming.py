@@ -1,0 +1,29 @@
+"""Turn a started generation into Dify's blocking JSON or SSE response."""
+
+from typing import Any
+
+import orjson
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.responses import Response
+
+from app.core.config import Settings
+from app.services.generation import Generation
+
+
+def _ping() -> ServerSentEvent:
+    # Dify pings with a bare `event: ping` frame, not an SSE comment.
+    return ServerSentEvent(event="ping", sep="\n")
+
+
+async def respond(generation: Generation, streaming: bool, settings: Settings) -> Response:
+    if not streaming:
+        body: dict[str, Any] = await generation.blocking_response()
+        return Response(orjson.dumps(body), media_type="application/json")
+    return EventSourceResponse(
+        generation.sse(),
+        sep="\n",
+        ping=settings.ping_interval,
+        ping_message_factory=_ping,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        shutdown_grace_period=settings.shutdown_grace_period,
+    )

@@ -1,0 +1,70 @@
+"""Process-wide parts built at start-up: model gateway, task registry, limiter, Redis."""
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from app.core.config import Settings
+from app.gateway.gateway import ModelGateway
+from app.tasks.limiter import ActiveRequestLimiter, InProcessLimiter, RedisLimiter
+from app.tasks.registry import InProcessRegistry, RedisRegistry, TaskRegistry
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    gateway: ModelGateway
+    registry: TaskRegistry
+    limiter: ActiveRequestLimiter
+    redis: Redis | None = None
+    generations: set[asyncio.Task[None]] = field(default_factory=set)
+    draining: bool = False
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Keep a strong reference to a detached generation until it ends."""
+        self.generations.add(task)
+        task.add_done_callback(self.generations.discard)
+
+    async def drain(self, timeout: float) -> None:
+        """Let in-flight generations finish (and persist) before the process exits."""
+        self.draining = True
+        pending = set(self.generations)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        for task in self.generations:
+            task.cancel()
+        if self.generations:
+            await asyncio.wait(set(self.generations), timeout=5)
+
+    async def close(self) -> None:
+        await self.registry.close()
+        await self.gateway.aclose()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    gateway = ModelGateway(settings)
+    worker_id = _worker_id()
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url)
+        registry: TaskRegistry = RedisRegistry(
+            redis, worker_id, settings.task_ttl, settings.stop_flag_ttl
+        )
+        limiter: ActiveRequestLimiter = RedisLimiter(redis)
+    else:
+        redis = None
+        registry = InProcessRegistry(worker_id)
+        limiter = InProcessLimiter()
+    await registry.start()
+    return Runtime(settings, gateway, registry, limiter, redis)

@@ -1,0 +1,121 @@
+"""Runs one classic (chat / completion / agent-chat) generation: prompt → model stream →
+message events, honouring stop requests and the execution time limit."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.engine.app_config import AppConfig
+from app.engine.events import Event, MessageStreamContext
+from app.engine.prompt import Turn, build_prompt
+from app.engine.tokens import count_message_tokens, count_tokens
+from app.gateway.gateway import ModelGateway
+from app.gateway.pricing import build_usage, context_size
+from app.gateway.types import GatewayError, ModelRequest, UsageCount
+
+
+@dataclass(slots=True)
+class ClassicJob:
+    config: AppConfig
+    inputs: dict[str, Any]
+    query: str
+    history: list[Turn]
+
+
+@dataclass(slots=True)
+class RunResult:
+    answer: str
+    usage: dict[str, Any]
+    provider: str
+    model: str
+    stopped: bool = False
+    error: GatewayError | None = None
+
+
+def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
+    model = job.config.model
+    request = ModelRequest(
+        provider=model.provider,
+        model=model.name,
+        messages=[],
+        params=dict(model.params),
+        mode=model.mode,
+    )
+    request = gateway.effective(request)
+    prompt = build_prompt(
+        job.config, job.inputs, job.query, job.history, context_size(request.provider,
+                                                                      request.model)
+    )
+    request.messages = prompt.messages
+    request.stop = prompt.stop
+    return request
+
+
+async def run_classic(
+    job: ClassicJob,
+    gateway: ModelGateway,
+    ctx: MessageStreamContext,
+    emit: Callable[[Event], None],
+    stop: asyncio.Event,
+    max_seconds: float,
+) -> RunResult:
+    started = time.perf_counter()
+    request = _model_request(job, gateway)
+    parts: list[str] = []
+    reported: list[UsageCount] = []
+    result = RunResult("", {}, request.provider, request.model)
+
+    async def consume() -> None:
+        stream = gateway.stream(request)
+        try:
+            async for item in stream:
+                if isinstance(item, str):
+                    parts.append(item)
+                    emit(ctx.message(item))
+                else:
+                    reported.append(item)
+        finally:
+            # Closing the generator closes the upstream HTTP response.
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+
+    # The stream runs in its own task so a stop or the deadline can cancel it mid-read,
+    # without a per-chunk check on the hot path.
+    consumer = asyncio.create_task(consume())
+    stop_wait = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {consumer, stop_wait}, timeout=max_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stop_wait.cancel()
+        if not consumer.done():
+            consumer.cancel()
+    if consumer in done:
+        error = consumer.exception()
+        if isinstance(error, GatewayError):
+            result.error = error
+        elif error is not None:
+            raise error
+    else:
+        result.stopped = True
+        with contextlib.suppress(asyncio.CancelledError, GatewayError):
+            await consumer
+    result.answer = "".join(parts)
+    usage = reported[-1] if reported and not result.stopped else None
+    if usage is None:
+        # No report (or a partial answer): count as Dify does on stop.
+        usage = UsageCount(count_message_tokens(request.messages), count_tokens(result.answer))
+    result.usage = build_usage(
+        request.provider,
+        request.model,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        time.perf_counter() - started,
+    )
+    return result

@@ -1,0 +1,61 @@
+"""The one event model: every stream (classic now, workflow later) is a sequence of dicts
+with an `event` field, framed for SSE exactly as Dify frames them."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+Event = dict[str, Any]
+
+PING_FRAME = b"event: ping\n\n"
+
+
+def sse_frame(event: Event) -> bytes:
+    """`data: {json}\\n\\n`: one line, no `event:` line, compact JSON."""
+    return b"data: " + orjson.dumps(event) + b"\n\n"
+
+
+@dataclass(slots=True)
+class MessageStreamContext:
+    """The fields every event of one chat/completion stream carries."""
+
+    task_id: str
+    message_id: str
+    conversation_id: str | None  # None for completion apps: their events omit it
+    created_at: int
+    answer_event: str = "message"  # "agent_message" for agent-chat apps
+
+    def base(self, event: str) -> Event:
+        payload: Event = {"event": event}
+        if self.conversation_id is not None:
+            payload["conversation_id"] = self.conversation_id
+        payload["message_id"] = self.message_id
+        payload["created_at"] = self.created_at
+        payload["task_id"] = self.task_id
+        return payload
+
+    def message(self, answer: str) -> Event:
+        payload = self.base(self.answer_event)
+        payload["id"] = self.message_id
+        payload["answer"] = answer
+        return payload
+
+    def message_replace(self, answer: str, reason: str = "") -> Event:
+        payload = self.base("message_replace")
+        payload["answer"] = answer
+        payload["reason"] = reason
+        return payload
+
+    def message_end(self, metadata: dict[str, Any]) -> Event:
+        payload = self.base("message_end")
+        payload["id"] = self.message_id
+        payload["metadata"] = metadata
+        return payload
+
+    def error(self, code: str, message: str, status: int) -> Event:
+        # Dify's error events carry no task_id.
+        payload = self.base("error")
+        del payload["task_id"]
+        payload.update(code=code, status=status, message=message)
+        return payload

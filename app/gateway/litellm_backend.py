@@ -1,0 +1,64 @@
+"""Breadth path: every provider litellm knows, imported lazily off the event loop."""
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from app.gateway.providers import ResolvedProvider
+from app.gateway.redact import redact
+from app.gateway.types import ModelRequest, UpstreamError, UpstreamRateLimited, UsageCount
+
+_litellm: Any = None
+_import_lock = asyncio.Lock()
+
+
+async def load_litellm() -> Any:
+    """litellm's import takes seconds; do it once, in a thread."""
+    global _litellm
+    if _litellm is None:
+        async with _import_lock:
+            if _litellm is None:
+                module = await asyncio.to_thread(importlib.import_module, "litellm")
+                module.suppress_debug_info = True
+                module.telemetry = False
+                _litellm = module
+    return _litellm
+
+
+async def stream(
+    provider: ResolvedProvider, request: ModelRequest, timeout: float
+) -> AsyncIterator[str | UsageCount]:
+    litellm = await load_litellm()
+    kwargs: dict[str, Any] = {
+        **request.params,
+        "model": f"{provider.spec.litellm_prefix}/{request.model}",
+        "messages": request.messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "timeout": timeout,
+    }
+    if request.stop:
+        kwargs["stop"] = request.stop
+    if provider.api_key:
+        kwargs["api_key"] = provider.api_key
+    if provider.base_url:
+        kwargs["api_base"] = provider.base_url
+    secrets = (provider.api_key,)
+    try:
+        response = await litellm.acompletion(**kwargs)
+        async for chunk in response:
+            choices = getattr(chunk, "choices", None)
+            if choices:
+                piece = getattr(choices[0].delta, "content", None)
+                if piece:
+                    yield piece
+            usage = getattr(chunk, "usage", None)
+            if usage and getattr(usage, "total_tokens", 0):
+                yield UsageCount(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+    except Exception as exc:  # litellm raises many types; map by status
+        status = getattr(exc, "status_code", None)
+        text = redact(f"[{provider.id}] {type(exc).__name__}: {exc}", secrets)[:1000]
+        if status == 429 or type(exc).__name__ == "RateLimitError":
+            raise UpstreamRateLimited(text) from None
+        raise UpstreamError(text) from None

@@ -1,0 +1,53 @@
+"""The FastAPI application: lifespan wiring, error handlers, routers."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api.router import root
+from app.core.config import get_settings
+from app.core.db import dispose_engine
+from app.core.errors import install_error_handlers
+from app.core.runtime import Runtime, build_runtime
+from app.services.reaper import reap_orphans
+
+logger = logging.getLogger("kiln")
+REAPER_INTERVAL = 60.0
+
+
+async def _reap_periodically(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(REAPER_INTERVAL)
+        try:
+            await reap_orphans(runtime.registry)
+        except Exception:
+            logger.exception("reaper run failed")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    runtime = await build_runtime(settings)
+    app.state.runtime = runtime
+    await reap_orphans(runtime.registry)
+    reaper = asyncio.create_task(_reap_periodically(runtime), name="kiln-reaper")
+    try:
+        yield
+    finally:
+        reaper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reaper
+        await runtime.drain(settings.shutdown_grace_period)
+        await runtime.close()
+        await dispose_engine()
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Kiln", version="0.1.0", lifespan=lifespan, docs_url="/docs")
+    install_error_handlers(app)
+    app.include_router(root)
+    return app

@@ -1,0 +1,104 @@
+"""`/info`, `/parameters`, `/meta` and `/site` built from the stored DSL."""
+
+from typing import Any
+
+from app.core.errors import AppUnavailable
+from app.engine.app_config import DEFAULT_FILE_UPLOAD
+from app.models import App
+from app.services.dsl import GRAPH_MODES
+
+SYSTEM_PARAMETERS = {
+    "image_file_size_limit": 10,
+    "video_file_size_limit": 100,
+    "audio_file_size_limit": 50,
+    "file_size_limit": 15,
+    "workflow_file_upload_limit": 10,
+}
+_DISABLED = {"enabled": False}
+
+
+def info(app: App) -> dict[str, Any]:
+    tags = app.dsl.get("app", {}).get("tags") or []
+    return {
+        "name": app.name,
+        "description": app.description,
+        "tags": [str(t) for t in tags] if isinstance(tags, list) else [],
+        "mode": app.mode,
+        "author_name": str(app.dsl.get("app", {}).get("author_name") or "Kiln"),
+    }
+
+
+def _start_node_form(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = (workflow.get("graph") or {}).get("nodes") or []
+    for node in nodes:
+        data = node.get("data") or {}
+        if data.get("type") == "start":
+            form = []
+            for variable in data.get("variables") or []:
+                spec = {k: v for k, v in variable.items() if k != "type"}
+                form.append({str(variable.get("type") or "text-input"): spec})
+            return form
+    return []
+
+
+def _features(app: App) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if app.mode in GRAPH_MODES:
+        workflow = app.dsl.get("workflow")
+        if not isinstance(workflow, dict):
+            raise AppUnavailable()
+        return dict(workflow.get("features") or {}), _start_node_form(workflow)
+    config = app.dsl.get("model_config")
+    if not isinstance(config, dict):
+        raise AppUnavailable()
+    return config, list(config.get("user_input_form") or [])
+
+
+def _feature(features: dict[str, Any], name: str, default: dict[str, Any]) -> dict[str, Any]:
+    value = features.get(name)
+    return value if isinstance(value, dict) else dict(default)
+
+
+def parameters(app: App) -> dict[str, Any]:
+    features, form = _features(app)
+    return {
+        "opening_statement": features.get("opening_statement") or None,
+        "suggested_questions": list(features.get("suggested_questions") or []),
+        "suggested_questions_after_answer": _feature(
+            features, "suggested_questions_after_answer", _DISABLED
+        ),
+        "speech_to_text": _feature(features, "speech_to_text", _DISABLED),
+        "text_to_speech": _feature(features, "text_to_speech", _DISABLED),
+        "retriever_resource": _feature(features, "retriever_resource", _DISABLED),
+        "annotation_reply": _feature(features, "annotation_reply", _DISABLED),
+        "more_like_this": _feature(features, "more_like_this", _DISABLED),
+        "sensitive_word_avoidance": _feature(
+            features, "sensitive_word_avoidance", {"enabled": False, "type": "", "configs": []}
+        ),
+        "user_input_form": form,
+        "file_upload": _feature(features, "file_upload", DEFAULT_FILE_UPLOAD),
+        "system_parameters": dict(SYSTEM_PARAMETERS),
+    }
+
+
+def meta(app: App) -> dict[str, Any]:
+    return {"tool_icons": {}}
+
+
+def site(app: App) -> dict[str, Any]:
+    info = app.dsl.get("app", {})
+    return {
+        "title": app.name,
+        "chat_color_theme": info.get("chat_color_theme"),
+        "chat_color_theme_inverted": bool(info.get("chat_color_theme_inverted", False)),
+        "icon_type": app.icon_type,
+        "icon": app.icon,
+        "icon_background": app.icon_background,
+        "icon_url": None,
+        "description": app.description,
+        "copyright": info.get("copyright"),
+        "privacy_policy": info.get("privacy_policy"),
+        "custom_disclaimer": str(info.get("custom_disclaimer") or ""),
+        "default_language": str(info.get("default_language") or "en-US"),
+        "show_workflow_steps": bool(info.get("show_workflow_steps", True)),
+        "use_icon_as_answer_icon": app.use_icon_as_answer_icon,
+    }

@@ -1,0 +1,49 @@
+"""Get-or-create the end user named by a request's `user` field."""
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import session_scope
+from app.models import EndUser
+
+DEFAULT_USER = "DEFAULT-USER"
+SERVICE_API_TYPE = "service_api"
+
+
+async def _find(session: AsyncSession, app_id: str, user: str) -> EndUser | None:
+    statement = select(EndUser).where(
+        EndUser.app_id == app_id, EndUser.type == SERVICE_API_TYPE, EndUser.session_id == user
+    )
+    return (await session.exec(statement)).first()
+
+
+async def get_or_create(app_id: str, user: str | None) -> EndUser:
+    session_id = user if user else DEFAULT_USER
+    async with session_scope() as session:
+        found = await _find(session, app_id, session_id)
+        if found is not None:
+            return found
+    try:
+        async with session_scope() as session:
+            end_user = EndUser(
+                app_id=app_id,
+                type=SERVICE_API_TYPE,
+                external_user_id=session_id,
+                session_id=session_id,
+                is_anonymous=session_id == DEFAULT_USER,
+            )
+            session.add(end_user)
+        return end_user
+    except IntegrityError:
+        # A concurrent request created it first.
+        async with session_scope() as session:
+            found = await _find(session, app_id, session_id)
+            assert found is not None
+            return found
+
+
+async def find(app_id: str, user: str | None) -> EndUser | None:
+    """Look up without creating (read endpoints with no user see nothing)."""
+    async with session_scope() as session:
+        return await _find(session, app_id, user if user else DEFAULT_USER)

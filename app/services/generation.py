@@ -1,0 +1,293 @@
+"""Start a chat or completion generation: validate, write the records, run it detached.
+
+The generation runs as its own asyncio task so a client that disconnects loses nothing;
+the HTTP response only listens to its event channel.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.core import errors
+from app.core.db import session_scope
+from app.core.runtime import Runtime
+from app.engine.app_config import AppConfig, load_app_config
+from app.engine.channel import EventChannel
+from app.engine.classic_runner import ClassicJob, RunResult, run_classic
+from app.engine.events import Event, MessageStreamContext, sse_frame
+from app.engine.inputs import InputError, validate_inputs
+from app.engine.template import render, template_values
+from app.gateway.types import (
+    GatewayError,
+    ModelRequest,
+    ProviderNotInitialized,
+    UpstreamRateLimited,
+)
+from app.models import App, Conversation, EndUser, Message
+from app.models.base import timestamp, utcnow
+from app.services import end_users
+from app.services.conversations import get_owned
+from app.services.generation_records import (
+    NIL_PARENT,
+    create_records,
+    fail_message,
+    finish_message,
+    load_history,
+)
+
+logger = logging.getLogger("kiln.generation")
+
+CHAT_MODES = ("chat", "agent-chat")
+INTERNAL_ERROR = ("internal_server_error", "Internal Server Error, please contact support.", 500)
+
+
+@dataclass(slots=True)
+class GenerateCommand:
+    kind: str  # "chat" | "completion"
+    inputs: dict[str, Any]
+    query: str
+    user: str | None
+    streaming: bool
+    conversation_id: str | None = None
+
+
+@dataclass(slots=True)
+class Generation:
+    ctx: MessageStreamContext
+    mode: str
+    channel: EventChannel
+
+    async def sse(self) -> AsyncIterator[bytes]:
+        try:
+            async for event in self.channel.events():
+                yield sse_frame(event)
+        finally:
+            self.channel.detach()
+
+    async def blocking_response(self) -> dict[str, Any]:
+        parts: list[str] = []
+        try:
+            async for event in self.channel.events():
+                kind = event["event"]
+                if kind in ("message", "agent_message"):
+                    parts.append(event["answer"])
+                elif kind == "message_replace":
+                    parts = [event["answer"]]
+                elif kind == "error":
+                    raise _http_error(event["code"], event["message"], event["status"])
+                elif kind == "message_end":
+                    return self._blocking_body("".join(parts), event["metadata"])
+        finally:
+            self.channel.detach()
+        raise errors.DifyError()
+
+    def _blocking_body(self, answer: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "event": "message",
+            "task_id": self.ctx.task_id,
+            "id": self.ctx.message_id,
+            "message_id": self.ctx.message_id,
+        }
+        if self.ctx.conversation_id is not None:
+            body["conversation_id"] = self.ctx.conversation_id
+        body.update(mode=self.mode, answer=answer, metadata=metadata,
+                    created_at=self.ctx.created_at)
+        return body
+
+
+def _http_error(code: str, message: str, status: int) -> errors.DifyError:
+    error = errors.DifyError(message)
+    error.code, error.status = code, status
+    return error
+
+
+def _error_triple(exc: GatewayError) -> tuple[str, str, int]:
+    if isinstance(exc, ProviderNotInitialized):
+        return "provider_not_initialize", str(exc), 400
+    if isinstance(exc, UpstreamRateLimited):
+        return "rate_limit_error", str(exc), 429
+    return "completion_request_error", str(exc), 400
+
+
+def check_mode(app: App, kind: str) -> None:
+    """Dify's mode-mismatch errors; graph apps answer them until the workflow engine runs."""
+    if kind == "completion" and app.mode != "completion":
+        raise errors.AppUnavailable()
+    if kind == "chat" and app.mode not in CHAT_MODES:
+        raise errors.NotChatApp()
+
+
+def _check_command(app: App, command: GenerateCommand) -> None:
+    check_mode(app, command.kind)
+    if app.mode == "agent-chat" and not command.streaming:
+        raise errors.InvalidParam("Agent Chat App does not support blocking mode")
+
+
+def _app_config(app: App) -> AppConfig:
+    model_config = app.dsl.get("model_config")
+    if not isinstance(model_config, dict):
+        raise errors.AppUnavailable()
+    config = load_app_config(app.mode, model_config)
+    tools = [t for t in (config.feature("agent_mode").get("tools") or []) if isinstance(t, dict)]
+    if app.mode == "agent-chat" and any(t.get("enabled", True) for t in tools):
+        raise errors.AppUnavailable("Agent tools are not supported by Kiln yet.")
+    return config
+
+
+def _preflight_model(runtime: Runtime, config: AppConfig) -> None:
+    request = ModelRequest(config.model.provider, config.model.name, [], mode=config.model.mode)
+    try:
+        runtime.gateway.check(request)
+    except ProviderNotInitialized as exc:
+        raise errors.ProviderNotInitialize(str(exc)) from None
+
+
+async def _conversation(
+    app: App, end_user: EndUser, conversation_id: str | None
+) -> Conversation | None:
+    if conversation_id is None:
+        return None
+    async with session_scope() as session:
+        conversation = await get_owned(session, app.id, end_user.id, conversation_id)
+    if conversation.status != "normal":
+        raise errors.ConversationCompleted()
+    return conversation
+
+
+def _limit(runtime: Runtime, app: App) -> int:
+    return app.max_active_requests or runtime.settings.app_max_active_requests
+
+
+async def start_generation(runtime: Runtime, app: App, command: GenerateCommand) -> Generation:
+    _check_command(app, command)
+    if command.kind == "chat" and not command.query.strip():
+        raise errors.InvalidParam("query is required")
+    config = _app_config(app)
+    try:
+        inputs = validate_inputs(config.form, command.inputs)
+    except InputError as exc:
+        raise errors.InvalidParam(str(exc)) from None
+    _preflight_model(runtime, config)
+    end_user = await end_users.get_or_create(app.id, command.user)
+    conversation = await _conversation(app, end_user, command.conversation_id)
+    history = await load_history(conversation.id) if conversation else []
+
+    request_id = uuid.uuid4().hex
+    limit = _limit(runtime, app)
+    if limit > 0 and not await runtime.limiter.acquire(app.id, request_id, limit):
+        raise errors.TooManyRequests(
+            "Too many requests. Please try again later. The current maximum concurrent "
+            f"requests allowed is {limit}."
+        )
+    try:
+        return await _launch(
+            runtime, app, config, command, end_user, conversation, inputs, history, request_id
+        )
+    except BaseException:
+        await runtime.limiter.release(app.id, request_id)
+        raise
+
+
+async def _launch(
+    runtime: Runtime,
+    app: App,
+    config: AppConfig,
+    command: GenerateCommand,
+    end_user: EndUser,
+    conversation: Conversation | None,
+    inputs: dict[str, Any],
+    history: list[Any],
+    request_id: str,
+) -> Generation:
+    query = command.query.replace("\x00", "")
+    new_conversation = None
+    if conversation is None:
+        opening = str(config.raw.get("opening_statement") or "")
+        new_conversation = Conversation(
+            app_id=app.id,
+            from_end_user_id=end_user.id,
+            mode=app.mode,
+            inputs=inputs,
+            introduction=render(opening, template_values(inputs)),
+        )
+    conversation_row = conversation or new_conversation
+    assert conversation_row is not None
+    task_id = str(uuid.uuid4())
+    message = Message(
+        app_id=app.id,
+        conversation_id=conversation_row.id,
+        from_end_user_id=end_user.id,
+        parent_message_id=NIL_PARENT,
+        inputs=inputs,
+        query=query,
+        model_provider=config.model.provider,
+        model_id=config.model.name,
+        task_id=task_id,
+        is_running=True,
+        worker_id=runtime.registry.worker_id,
+        created_at=utcnow(),
+    )
+    await create_records(
+        conversation=conversation, new_conversation=new_conversation, message=message
+    )
+    ctx = MessageStreamContext(
+        task_id=task_id,
+        message_id=message.id,
+        conversation_id=conversation_row.id if command.kind == "chat" else None,
+        created_at=timestamp(message.created_at) or 0,
+        answer_event="agent_message" if app.mode == "agent-chat" else "message",
+    )
+    handle = await runtime.registry.register(task_id, f"end-user-{end_user.id}")
+    channel = EventChannel()
+    job = ClassicJob(config, inputs, query, history)
+    task = asyncio.create_task(
+        _run(runtime, app.id, request_id, job, ctx, channel, handle.stop_requested),
+        name=f"generation-{task_id}",
+    )
+    runtime.track(task)
+    return Generation(ctx, app.mode, channel)
+
+
+async def _run(
+    runtime: Runtime,
+    app_id: str,
+    request_id: str,
+    job: ClassicJob,
+    ctx: MessageStreamContext,
+    channel: EventChannel,
+    stop: asyncio.Event,
+) -> None:
+    try:
+        result = await run_classic(
+            job, runtime.gateway, ctx, channel.emit, stop,
+            runtime.settings.app_max_execution_time,
+        )
+        await _finish(ctx, channel, result)
+    except asyncio.CancelledError:
+        await fail_message(ctx.message_id, "The generation was cancelled at shutdown.")
+        raise
+    except Exception:
+        logger.exception("generation %s failed", ctx.task_id)
+        await fail_message(ctx.message_id, "Internal Server Error")
+        channel.emit(ctx.error(*INTERNAL_ERROR))
+    finally:
+        channel.close()
+        await runtime.limiter.release(app_id, request_id)
+        await runtime.registry.unregister(ctx.task_id)
+
+
+async def _finish(ctx: MessageStreamContext, channel: EventChannel, result: RunResult) -> None:
+    metadata: Event = {"retriever_resources": [], "usage": result.usage}
+    await finish_message(ctx.message_id, result, metadata)
+    if result.error is not None:
+        channel.emit(ctx.error(*_error_triple(result.error)))
+    else:
+        channel.emit(ctx.message_end(metadata))
+    logger.info(
+        "generation finished task_id=%s message_id=%s stopped=%s error=%s tokens=%s",
+        ctx.task_id, ctx.message_id, result.stopped, result.error is not None,
+        result.usage.get("total_tokens"),
+    )

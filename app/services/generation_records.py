@@ -1,0 +1,82 @@
+"""Rows a generation writes: the conversation and message up front, the result at the end."""
+
+from typing import Any
+
+from sqlmodel import col, select
+
+from app.core.db import session_scope
+from app.engine.classic_runner import RunResult
+from app.engine.prompt import Turn
+from app.models import Conversation, Message
+from app.models.base import utcnow
+
+HISTORY_LIMIT = 500
+# Service API messages carry the nil UUID as parent: the history is linear.
+NIL_PARENT = "00000000-0000-0000-0000-000000000000"
+
+
+async def load_history(conversation_id: str) -> list[Turn]:
+    async with session_scope() as session:
+        statement = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id, col(Message.is_running).is_(False))
+            .order_by(col(Message.created_at).desc())
+            .limit(HISTORY_LIMIT)
+        )
+        rows = list((await session.exec(statement)).all())
+    rows.reverse()
+    return [Turn(r.query, r.answer) for r in rows if r.answer]
+
+
+async def create_records(
+    *,
+    conversation: Conversation | None,
+    new_conversation: Conversation | None,
+    message: Message,
+) -> None:
+    async with session_scope() as session:
+        if new_conversation is not None:
+            session.add(new_conversation)
+        elif conversation is not None:
+            conversation.updated_at = utcnow()
+            session.add(conversation)
+        session.add(message)
+
+
+async def finish_message(message_id: str, result: RunResult, metadata: dict[str, Any]) -> None:
+    usage = result.usage
+    async with session_scope() as session:
+        message = await session.get(Message, message_id)
+        if message is None:
+            return
+        message.answer = result.answer.strip() if not result.error else result.answer
+        message.model_provider = result.provider
+        message.model_id = result.model
+        message.message_tokens = int(usage.get("prompt_tokens", 0))
+        message.answer_tokens = int(usage.get("completion_tokens", 0))
+        message.total_price = str(usage.get("total_price", "0"))
+        message.currency = str(usage.get("currency", "USD"))
+        message.provider_response_latency = float(usage.get("latency", 0.0))
+        message.message_metadata = metadata
+        if result.error is not None:
+            message.status = "error"
+            message.error = str(result.error)
+        message.is_running = False
+        message.updated_at = utcnow()
+        session.add(message)
+        conversation = await session.get(Conversation, message.conversation_id)
+        if conversation is not None and result.error is None:
+            conversation.dialogue_count += 1
+            session.add(conversation)
+
+
+async def fail_message(message_id: str, error: str) -> None:
+    async with session_scope() as session:
+        message = await session.get(Message, message_id)
+        if message is None:
+            return
+        message.status = "error"
+        message.error = error
+        message.is_running = False
+        message.updated_at = utcnow()
+        session.add(message)

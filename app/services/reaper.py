@@ -1,0 +1,41 @@
+"""Close messages left running by a process that died, so none stays running forever."""
+
+import logging
+
+from sqlmodel import col, select, update
+
+from app.core.db import session_scope
+from app.models import Message
+from app.models.base import utcnow
+from app.tasks.registry import TaskRegistry
+
+logger = logging.getLogger("kiln.reaper")
+
+INTERRUPTED = "The generation was interrupted: the server running it stopped."
+
+
+async def reap_orphans(registry: TaskRegistry) -> int:
+    async with session_scope() as session:
+        statement = select(Message.worker_id).where(col(Message.is_running).is_(True)).distinct()
+        worker_ids = {w for w in (await session.exec(statement)).all() if w}
+        running_without_worker = (
+            await session.exec(
+                select(Message.id).where(
+                    col(Message.is_running).is_(True), col(Message.worker_id).is_(None)
+                )
+            )
+        ).all()
+    dead = worker_ids - await registry.live_workers(worker_ids)
+    if not dead and not running_without_worker:
+        return 0
+    async with session_scope() as session:
+        condition = col(Message.worker_id).in_(dead) | col(Message.worker_id).is_(None)
+        result = await session.exec(
+            update(Message)
+            .where(col(Message.is_running).is_(True), condition)
+            .values(is_running=False, status="error", error=INTERRUPTED, updated_at=utcnow())
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        logger.warning("reaper closed %d interrupted message(s)", count)
+    return count
