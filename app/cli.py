@@ -25,8 +25,9 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    from alembic import command
     from alembic.config import Config
+
+    from alembic import command
 
     settings = get_settings()
     if settings.is_sqlite:
@@ -139,7 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=get_settings().log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=get_settings().log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     code: int = args.func(args)

@@ -85,8 +85,9 @@ ProviderQuotaExceeded = _error(
     "Provider to complete your own provider credentials.",
 )
 ModelCurrentlyNotSupport = _error(
-    "model_currently_not_support", 400, "Dify Hosted OpenAI trial currently not support the "
-    "GPT-4 model."
+    "model_currently_not_support",
+    400,
+    "Dify Hosted OpenAI trial currently not support the GPT-4 model.",
 )
 CompletionRequestError = _error("completion_request_error", 400, "Completion request failed.")
 RateLimitError = _error("rate_limit_error", 429, "Rate Limit Error")

@@ -46,8 +46,11 @@ def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
     )
     request = gateway.effective(request)
     prompt = build_prompt(
-        job.config, job.inputs, job.query, job.history, context_size(request.provider,
-                                                                      request.model)
+        job.config,
+        job.inputs,
+        job.query,
+        job.history,
+        context_size(request.provider, request.model),
     )
     request.messages = prompt.messages
     request.stop = prompt.stop

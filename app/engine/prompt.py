@@ -49,8 +49,7 @@ def _history_text(history: list[Turn], prefixes: tuple[str, str], budget: int) -
     lines = _fit(_history_messages(history), budget)
     user_prefix, assistant_prefix = prefixes
     return "\n".join(
-        f"{user_prefix if m['role'] == 'user' else assistant_prefix}: {m['content']}"
-        for m in lines
+        f"{user_prefix if m['role'] == 'user' else assistant_prefix}: {m['content']}" for m in lines
     )
 
 
@@ -84,8 +83,10 @@ def _simple_completion_model(
     query_part = render(_CHAT_QUERY, {"#query#": query}) if chat_app else query
     if history and chat_app:
         budget = _budget(config, ctx, count_tokens(text + query_part))
-        text += render(_HISTORIES_BLOCK, {"#histories#": _history_text(history, ("Human",
-                       "Assistant"), budget)})
+        text += render(
+            _HISTORIES_BLOCK,
+            {"#histories#": _history_text(history, ("Human", "Assistant"), budget)},
+        )
     stops = SIMPLE_COMPLETION_STOPS if chat_app else []
     return Prompt([{"role": "user", "content": text + query_part}], stops + config.model.stop)
 

@@ -1,6 +1,8 @@
 """A cheap, provider-neutral token estimate: words and punctuation marks."""
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 TOKEN_PATTERN = re.compile(r"\s*(?:\w+|[^\w\s])", re.UNICODE)
 
@@ -20,7 +22,7 @@ def count_tokens(text: str) -> int:
     return len(TOKEN_PATTERN.findall(text))
 
 
-def count_message_tokens(messages: list[dict[str, object]]) -> int:
+def count_message_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
     total = 0
     for message in messages:
         content = message.get("content")

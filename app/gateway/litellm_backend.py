@@ -19,7 +19,7 @@ async def load_litellm() -> Any:
     if _litellm is None:
         async with _import_lock:
             if _litellm is None:
-                module = await asyncio.to_thread(importlib.import_module, "litellm")
+                module: Any = await asyncio.to_thread(importlib.import_module, "litellm")
                 module.suppress_debug_info = True
                 module.telemetry = False
                 _litellm = module

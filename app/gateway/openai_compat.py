@@ -106,8 +106,8 @@ async def stream(
                 choices = chunk.get("choices")
                 if choices:
                     choice = choices[0]
-                    piece = (choice.get("delta") or {}).get("content") if chat else choice.get(
-                        "text"
+                    piece = (
+                        (choice.get("delta") or {}).get("content") if chat else choice.get("text")
                     )
                     if piece:
                         yield piece

@@ -11,9 +11,7 @@ from app.models.base import id_field, json_field, utcnow
 
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
-    __table_args__ = (
-        Index("ix_conversations_owner", "app_id", "from_end_user_id", "is_deleted"),
-    )
+    __table_args__ = (Index("ix_conversations_owner", "app_id", "from_end_user_id", "is_deleted"),)
 
     id: str = id_field()
     app_id: str = Field(foreign_key="apps.id", max_length=36, ondelete="CASCADE")
@@ -40,9 +38,7 @@ class Message(SQLModel, table=True):
 
     id: str = id_field()
     app_id: str = Field(foreign_key="apps.id", max_length=36, ondelete="CASCADE")
-    conversation_id: str = Field(
-        foreign_key="conversations.id", max_length=36, ondelete="CASCADE"
-    )
+    conversation_id: str = Field(foreign_key="conversations.id", max_length=36, ondelete="CASCADE")
     from_end_user_id: str = Field(foreign_key="end_users.id", max_length=36, ondelete="CASCADE")
     from_source: str = Field(default="api", max_length=16)
     invoke_from: str = Field(default="service-api", max_length=32)

@@ -38,14 +38,14 @@ def _new_app(parsed: ParsedDsl, source_key: str | None) -> App:
     )
 
 
-async def import_app(text: str, *, source_key: str | None = None, key: str | None = None) -> ImportedApp:
+async def import_app(
+    text: str, *, source_key: str | None = None, key: str | None = None
+) -> ImportedApp:
     """Parse, check and store an app with one API key; nothing is stored on error."""
     parsed = parse_dsl(text)
     async with session_scope() as session:
         if source_key is not None:
-            existing = (
-                await session.exec(select(App).where(App.source_key == source_key))
-            ).first()
+            existing = (await session.exec(select(App).where(App.source_key == source_key))).first()
             if existing is not None:
                 return ImportedApp(existing, None, parsed.warnings)
         app = _new_app(parsed, source_key)

@@ -53,7 +53,7 @@ def _check_version(document: dict[str, Any]) -> tuple[str, list[str]]:
     if not isinstance(version, str):
         raise DslError(
             f"Invalid version type, expected str, got {type(version).__name__}: "
-            f"quote the version, e.g. version: \"{version}\""
+            f'quote the version, e.g. version: "{version}"'
         )
     match = _VERSION.match(version.strip())
     if not match:
@@ -89,4 +89,3 @@ def parse_dsl(text: str) -> ParsedDsl:
     content["kind"] = "app"
     name = str(app.get("name") or "Untitled app")
     return ParsedDsl(content, version, mode, name, tuple(warnings))
-

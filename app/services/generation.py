@@ -93,8 +93,9 @@ class Generation:
         }
         if self.ctx.conversation_id is not None:
             body["conversation_id"] = self.ctx.conversation_id
-        body.update(mode=self.mode, answer=answer, metadata=metadata,
-                    created_at=self.ctx.created_at)
+        body.update(
+            mode=self.mode, answer=answer, metadata=metadata, created_at=self.ctx.created_at
+        )
         return body
 
 
@@ -262,7 +263,11 @@ async def _run(
 ) -> None:
     try:
         result = await run_classic(
-            job, runtime.gateway, ctx, channel.emit, stop,
+            job,
+            runtime.gateway,
+            ctx,
+            channel.emit,
+            stop,
             runtime.settings.app_max_execution_time,
         )
         await _finish(ctx, channel, result)
@@ -288,6 +293,9 @@ async def _finish(ctx: MessageStreamContext, channel: EventChannel, result: RunR
         channel.emit(ctx.message_end(metadata))
     logger.info(
         "generation finished task_id=%s message_id=%s stopped=%s error=%s tokens=%s",
-        ctx.task_id, ctx.message_id, result.stopped, result.error is not None,
+        ctx.task_id,
+        ctx.message_id,
+        result.stopped,
+        result.error is not None,
         result.usage.get("total_tokens"),
     )

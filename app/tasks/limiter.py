@@ -54,7 +54,7 @@ class RedisLimiter:
         return f"kiln:rate_limit:{app_id}:active_requests"
 
     async def acquire(self, app_id: str, request_id: str, limit: int) -> bool:
-        args = [time.time(), ENTRY_TTL_SECONDS, limit, request_id]
+        args: list[str | int | float] = [time.time(), ENTRY_TTL_SECONDS, limit, request_id]
         return bool(await self._acquire(keys=[self._key(app_id)], args=args))
 
     async def release(self, app_id: str, request_id: str) -> None:

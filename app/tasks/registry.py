@@ -127,7 +127,10 @@ class RedisRegistry:
 
     async def request_stop(self, task_id: str, owner: str) -> bool:
         current = await self._redis.get(_belong_key(task_id))
-        if current is None or current.decode() != owner:
+        if (
+            current is None
+            or (current.decode() if isinstance(current, bytes) else current) != owner
+        ):
             return False
         await self._redis.set(_stopped_key(task_id), "1", ex=self._stop_ttl)
         await self._redis.publish(STOP_CHANNEL, task_id)
@@ -182,9 +185,7 @@ class RedisRegistry:
                     self._mark_stopped(task_id)
 
     async def _heartbeat_once(self) -> None:
-        await self._redis.set(
-            _instance_key(self.worker_id), "1", ex=self.HEARTBEAT_SECONDS * 3
-        )
+        await self._redis.set(_instance_key(self.worker_id), "1", ex=self.HEARTBEAT_SECONDS * 3)
 
     async def _heartbeat(self) -> None:
         while True:

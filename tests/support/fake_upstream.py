@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 logger = logging.getLogger(__name__)
 _MAX_HEADER_BYTES = 64 * 1024
@@ -135,8 +135,7 @@ class _Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol -------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.server._connections.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -311,7 +310,13 @@ class _Connection(asyncio.Protocol):
         if body.get("stream"):
             options = body.get("stream_options") or {}
             usage = bool(options.get("include_usage")) and behaviour.include_usage
-            await self._stream(behaviour, legacy, model, pieces, prompt_tokens, usage, keep_alive)
+            self.server.active_streams += 1
+            try:
+                await self._stream(
+                    behaviour, legacy, model, pieces, prompt_tokens, usage, keep_alive
+                )
+            finally:
+                self.server.active_streams -= 1
             return
         created = int(time.time())
         text = "".join(pieces)
@@ -434,6 +439,7 @@ class FakeUpstream:
         self.streams_closed_early = 0
         self.streams_completed = 0
         self.streams_aborted = 0  # streams cut by ``fail_after``
+        self.active_streams = 0  # streams being sent right now
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -443,11 +449,6 @@ class FakeUpstream:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
-
-    @property
-    def active_streams(self) -> int:
-        """Requests being answered right now (streams in flight)."""
-        return len(self._tasks)
 
     def reset(self) -> None:
         self.behaviour = UpstreamBehaviour()

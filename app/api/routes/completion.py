@@ -14,9 +14,7 @@ router = APIRouter(tags=["completion"])
 
 
 @router.post("/completion-messages")
-async def create_completion_message(
-    request: Request, app: AppDep, runtime: RuntimeDep
-) -> Response:
+async def create_completion_message(request: Request, app: AppDep, runtime: RuntimeDep) -> Response:
     data = await read_json(request)
     user = required_user(data)
     check_mode(app, "completion")
