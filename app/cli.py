@@ -25,9 +25,8 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
-    from alembic.config import Config
-
     from alembic import command
+    from alembic.config import Config
 
     settings = get_settings()
     if settings.is_sqlite:

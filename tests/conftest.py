@@ -126,12 +126,9 @@ def upstream_server() -> Iterator[FakeUpstream]:
 
 
 @pytest.fixture
-def upstream(
-    upstream_server: FakeUpstream, monkeypatch: pytest.MonkeyPatch
-) -> FakeUpstream:
+def upstream(upstream_server: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> FakeUpstream:
     """The fake OpenAI-compatible provider, reset, with Kiln's environment pointing at it."""
     upstream_server.reset()
     monkeypatch.setenv("OPENAI_BASE_URL", upstream_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-key-123456")
     return upstream_server
-

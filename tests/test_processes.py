@@ -73,9 +73,7 @@ async def test_stop_on_one_replica_stops_stream_on_another(
     assert upstream.streams_closed_early == 1
 
 
-async def test_graceful_shutdown_drains_open_stream(
-    database: str, upstream: FakeUpstream
-) -> None:
+async def test_graceful_shutdown_drains_open_stream(database: str, upstream: FakeUpstream) -> None:
     upstream.behaviour.chunks = [f"c{i} " for i in range(30)]
     upstream.behaviour.delay = 0.05
     _, key = await make_app(chat_dsl(**OPENAI))

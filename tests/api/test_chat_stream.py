@@ -44,8 +44,12 @@ async def test_blocking_is_default_and_history_is_kept(client: httpx.AsyncClient
     assert body["answer"] == "Echo (turn 1): One"
     second = await client.post(
         "/v1/chat-messages",
-        json={"inputs": {}, "query": "Two", "user": "u1",
-              "conversation_id": body["conversation_id"]},
+        json={
+            "inputs": {},
+            "query": "Two",
+            "user": "u1",
+            "conversation_id": body["conversation_id"],
+        },
         headers=auth(key),
     )
     assert second.json()["answer"] == "Echo (turn 2): Two"

@@ -79,7 +79,8 @@ async def test_stop_by_another_user_is_ignored(
         lines = resp.aiter_lines()
         first = await _first_event(lines)
         stop = await client.post(
-            f"/v1/chat-messages/{first['task_id']}/stop", json={"user": "mallory"},
+            f"/v1/chat-messages/{first['task_id']}/stop",
+            json={"user": "mallory"},
             headers=auth(key),
         )
         assert stop.json() == {"result": "success"}
@@ -95,5 +96,8 @@ async def test_stop_unknown_task_and_missing_user(client: httpx.AsyncClient) -> 
     assert ok.status_code == 200 and ok.json() == {"result": "success"}
     bad = await client.post("/v1/chat-messages/nope/stop", json={}, headers=auth(key))
     assert bad.status_code == 400
-    assert bad.json() == {"code": "invalid_param", "message": "Arg user must be provided.",
-                          "status": 400}
+    assert bad.json() == {
+        "code": "invalid_param",
+        "message": "Arg user must be provided.",
+        "status": 400,
+    }

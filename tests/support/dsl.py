@@ -22,11 +22,20 @@ def chat_dsl(
     document = {
         "version": "0.6.0",
         "kind": "app",
-        "app": {"name": name, "mode": mode, "icon": "🤖", "icon_background": "#FFEAD5",
-                "description": f"{name} for tests"},
+        "app": {
+            "name": name,
+            "mode": mode,
+            "icon": "🤖",
+            "icon_background": "#FFEAD5",
+            "description": f"{name} for tests",
+        },
         "model_config": {
-            "model": {"provider": provider, "name": model, "mode": model_mode,
-                      "completion_params": params or {}},
+            "model": {
+                "provider": provider,
+                "name": model,
+                "mode": model_mode,
+                "completion_params": params or {},
+            },
             "pre_prompt": pre_prompt,
             "prompt_type": "simple",
             "user_input_form": form or [],
