@@ -120,3 +120,14 @@ async def test_startup_reaper_closes_orphaned_messages(
     message = resp.json()["data"][-1]
     assert message["status"] == "error"
     assert "interrupted" in message["error"]
+
+
+async def test_model_override_runs_a_real_export_offline(database: str) -> None:
+    # The app names OpenAI, but no key is set: the override routes it to the offline model.
+    _, key = await make_app(chat_dsl(**OPENAI))
+    body = {"inputs": {}, "query": "offline please", "user": "frank"}
+    with KilnProcess(KILN_MODEL_OVERRIDE="kiln/echo") as replica:
+        async with httpx.AsyncClient(timeout=30) as http:
+            resp = await http.post(f"{replica.url}/v1/chat-messages", json=body, headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["answer"] == "Echo (turn 1): offline please"

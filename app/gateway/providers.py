@@ -74,6 +74,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
     "tongyi": ProviderSpec("dashscope", ("DASHSCOPE_API_KEY",), ()),
     "zhipuai": ProviderSpec("zai", ("ZAI_API_KEY", "ZHIPUAI_API_KEY"), ()),
     "ollama": ProviderSpec("ollama", (), ("OLLAMA_API_BASE",), needs_key=False),
+    "vllm": ProviderSpec("hosted_vllm", ("VLLM_API_KEY",), ("VLLM_API_BASE",), needs_key=False),
     "huggingface_hub": ProviderSpec("huggingface", ("HF_TOKEN", "HUGGINGFACE_API_KEY"), ()),
     "replicate": ProviderSpec("replicate", ("REPLICATE_API_KEY",), ()),
     "perplexity": ProviderSpec("perplexity", ("PERPLEXITYAI_API_KEY",), ()),
