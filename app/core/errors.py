@@ -2,6 +2,7 @@
 
 import logging
 import re
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -137,7 +138,9 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STOCK_CODES.get(status, _snake(type(exc).__name__))
         detail = exc.detail if isinstance(exc.detail, str) else None
         stock = _STOCK_MESSAGES.get(status)
-        message = stock if stock and (not detail or detail in ("Not Found",)) else detail
+        # Starlette's bare reason phrase becomes Werkzeug's stock sentence, as Dify answers.
+        is_phrase = not detail or detail == HTTPStatus(status).phrase
+        message = stock if stock and is_phrase else detail
         return _respond(code, message or "", status)
 
     @app.exception_handler(ValueError)

@@ -87,9 +87,7 @@ def _coerce(field: FormField, value: Any) -> Any:
 
 
 def _is_empty(field: FormField, value: Any) -> bool:
-    if value is None:
-        return True
-    return field.type in ("file", "number") and value == ""
+    return value is None or (field.type == "file" and value == "")
 
 
 def validate_inputs(form: list[FormField], inputs: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +104,5 @@ def validate_inputs(form: list[FormField], inputs: dict[str, Any]) -> dict[str, 
             if value in (None, ""):
                 cleaned[field.variable] = None if field.type not in _TEXT_TYPES else value
                 continue
-        if field.required and field.type in _TEXT_TYPES and value == "":
-            raise InputError(f"{field.variable} is required in input form")
         cleaned[field.variable] = _coerce(field, value)
     return cleaned

@@ -18,11 +18,10 @@ _DISABLED = {"enabled": False}
 
 
 def info(app: App) -> dict[str, Any]:
-    tags = app.dsl.get("app", {}).get("tags") or []
     return {
         "name": app.name,
         "description": app.description,
-        "tags": [str(t) for t in tags] if isinstance(tags, list) else [],
+        "tags": [],  # Dify keeps tags in its console, not in the DSL
         "mode": app.mode,
         "author_name": str(app.dsl.get("app", {}).get("author_name") or "Kiln"),
     }
@@ -35,8 +34,7 @@ def _start_node_form(workflow: dict[str, Any]) -> list[dict[str, Any]]:
         if data.get("type") == "start":
             form = []
             for variable in data.get("variables") or []:
-                spec = {k: v for k, v in variable.items() if k != "type"}
-                form.append({str(variable.get("type") or "text-input"): spec})
+                form.append({str(variable.get("type") or "text-input"): variable})
             return form
     return []
 
@@ -61,7 +59,7 @@ def _feature(features: dict[str, Any], name: str, default: dict[str, Any]) -> di
 def parameters(app: App) -> dict[str, Any]:
     features, form = _features(app)
     return {
-        "opening_statement": features.get("opening_statement") or None,
+        "opening_statement": features.get("opening_statement"),
         "suggested_questions": list(features.get("suggested_questions") or []),
         "suggested_questions_after_answer": _feature(
             features, "suggested_questions_after_answer", _DISABLED

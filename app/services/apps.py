@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cachetools import TTLCache
 from sqlmodel import col, select
 
 from app.core.db import session_scope
@@ -78,13 +79,29 @@ async def list_apps() -> list[App]:
         return list((await session.exec(select(App).order_by(col(App.created_at)))).all())
 
 
+# Key lookups sit on every request: cache them briefly (a revoked key lives on for at most
+# this long, as with Dify's Redis-cached lookups).
+_apps_by_key: TTLCache[str, App] = TTLCache(maxsize=4096, ttl=5)
+
+
 async def app_for_key(api_key: str) -> App | None:
+    digest = hash_api_key(api_key)
+    cached = _apps_by_key.get(digest)
+    if cached is not None:
+        return cached
+    app = await _lookup_key(digest)
+    if app is not None:
+        _apps_by_key[digest] = app
+    return app
+
+
+async def _lookup_key(digest: str) -> App | None:
     async with session_scope() as session:
         row = (
             await session.exec(
                 select(App, ApiToken)
                 .join(ApiToken, col(ApiToken.app_id) == col(App.id))
-                .where(ApiToken.token_hash == hash_api_key(api_key), ApiToken.type == "app")
+                .where(ApiToken.token_hash == digest, ApiToken.type == "app")
             )
         ).first()
         if row is None:

@@ -1,5 +1,6 @@
 """Get-or-create the end user named by a request's `user` field."""
 
+from cachetools import LRUCache
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,8 +19,21 @@ async def _find(session: AsyncSession, app_id: str, user: str) -> EndUser | None
     return (await session.exec(statement)).first()
 
 
+# End users are never deleted, so a found row can be remembered.
+_known: LRUCache[tuple[str, str], EndUser] = LRUCache(maxsize=20000)
+
+
 async def get_or_create(app_id: str, user: str | None) -> EndUser:
     session_id = user if user else DEFAULT_USER
+    cached = _known.get((app_id, session_id))
+    if cached is not None:
+        return cached
+    end_user = await _get_or_create(app_id, session_id)
+    _known[(app_id, session_id)] = end_user
+    return end_user
+
+
+async def _get_or_create(app_id: str, session_id: str) -> EndUser:
     async with session_scope() as session:
         found = await _find(session, app_id, session_id)
         if found is not None:
@@ -45,5 +59,9 @@ async def get_or_create(app_id: str, user: str | None) -> EndUser:
 
 async def find(app_id: str, user: str | None) -> EndUser | None:
     """Look up without creating (read endpoints with no user see nothing)."""
+    session_id = user if user else DEFAULT_USER
+    cached = _known.get((app_id, session_id))
+    if cached is not None:
+        return cached
     async with session_scope() as session:
-        return await _find(session, app_id, user if user else DEFAULT_USER)
+        return await _find(session, app_id, session_id)

@@ -164,7 +164,7 @@ def _limit(runtime: Runtime, app: App) -> int:
 
 async def start_generation(runtime: Runtime, app: App, command: GenerateCommand) -> Generation:
     _check_command(app, command)
-    if command.kind == "chat" and not command.query.strip():
+    if command.kind == "chat" and not command.query:
         raise errors.InvalidParam("query is required")
     config = _app_config(app)
     try:
