@@ -6,6 +6,7 @@ import json
 import os
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy import update
 
 from app.core.db import session_scope
@@ -61,6 +62,10 @@ async def test_stop_on_one_replica_stops_stream_on_another(
                 http, replica_a.url, key, "carol"
             )
             assert "event: ping" in before  # pinged while the upstream was quiet
+            redis = Redis.from_url(REPLICA_REDIS)
+            ttl = await redis.ttl(f"kiln:generate_task_belong:{first['task_id']}")
+            await redis.aclose()
+            assert 0 < ttl <= 1800  # registry entries expire
             stop = await http.post(
                 f"{replica_b.url}/v1/chat-messages/{first['task_id']}/stop",
                 json={"user": "carol"},
@@ -131,3 +136,23 @@ async def test_model_override_runs_a_real_export_offline(database: str) -> None:
             resp = await http.post(f"{replica.url}/v1/chat-messages", json=body, headers=auth(key))
     assert resp.status_code == 200, resp.text
     assert resp.json()["answer"] == "Echo (turn 1): offline please"
+
+
+async def test_execution_time_limit_ends_a_generation(
+    database: str, upstream: FakeUpstream
+) -> None:
+    upstream.behaviour.n_chunks = 500
+    upstream.behaviour.delay = 0.02
+    _, key = await make_app(chat_dsl(**OPENAI))
+    with KilnProcess(KILN_APP_MAX_EXECUTION_TIME="0.5") as replica:
+        async with httpx.AsyncClient(timeout=30) as http:
+            resp = await http.post(
+                f"{replica.url}/v1/chat-messages",
+                json={"inputs": {}, "query": "q", "user": "gina"},
+                headers=auth(key),
+            )
+    assert resp.status_code == 200
+    body = resp.json()
+    chunks = body["metadata"]["usage"]["completion_tokens"]
+    assert 0 < chunks < 500
+    assert upstream.streams_closed_early == 1
