@@ -14,7 +14,7 @@ from app.engine.prompt import Turn, build_prompt
 from app.engine.tokens import count_message_tokens, count_tokens
 from app.gateway.gateway import ModelGateway
 from app.gateway.pricing import build_usage, context_size
-from app.gateway.types import GatewayError, ModelRequest, UsageCount
+from app.gateway.types import GatewayError, ModelRequest, UpstreamError, UsageCount
 
 
 @dataclass(slots=True)
@@ -45,16 +45,27 @@ def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
         mode=model.mode,
     )
     request = gateway.effective(request)
-    prompt = build_prompt(
-        job.config,
-        job.inputs,
-        job.query,
-        job.history,
-        context_size(request.provider, request.model),
-    )
+    context = context_size(request.provider, request.model)
+    prompt = build_prompt(job.config, job.inputs, job.query, job.history, context)
     request.messages = prompt.messages
     request.stop = prompt.stop
+    if context:
+        _fit_max_tokens(job, request, context)
     return request
+
+
+def _fit_max_tokens(job: ClassicJob, request: ModelRequest, context: int) -> None:
+    """Refuse a prompt that cannot fit; otherwise lower max_tokens to what is left (Dify)."""
+    max_tokens = int(request.params.get("max_tokens") or 0)
+    bare = build_prompt(job.config, job.inputs, job.query, [], context)
+    if context - max_tokens - count_message_tokens(bare.messages) < 0:
+        raise UpstreamError(
+            "Query or prefix prompt is too long for the model's context: shorten the prompt, "
+            "lower max_tokens, or use a model with a larger context."
+        )
+    prompt_tokens = count_message_tokens(request.messages)
+    if max_tokens and prompt_tokens + max_tokens > context:
+        request.params["max_tokens"] = max(context - prompt_tokens, 16)
 
 
 async def run_classic(
@@ -66,7 +77,12 @@ async def run_classic(
     max_seconds: float,
 ) -> RunResult:
     started = time.perf_counter()
-    request = _model_request(job, gateway)
+    try:
+        request = _model_request(job, gateway)
+    except GatewayError as exc:  # the prompt cannot fit the model
+        model = job.config.model
+        zero = build_usage(model.provider, model.name, 0, 0, 0.0)
+        return RunResult("", zero, model.provider, model.name, error=exc)
     parts: list[str] = []
     reported: list[UsageCount] = []
     result = RunResult("", {}, request.provider, request.model)
@@ -110,15 +126,15 @@ async def run_classic(
         with contextlib.suppress(asyncio.CancelledError, GatewayError):
             await consumer
     result.answer = "".join(parts)
-    usage = reported[-1] if reported and not result.stopped else None
-    if usage is None:
+    counted = reported[-1] if reported and not result.stopped else None
+    if counted is None:
         # No report (or a partial answer): count as Dify does on stop.
-        usage = UsageCount(count_message_tokens(request.messages), count_tokens(result.answer))
+        counted = UsageCount(count_message_tokens(request.messages), count_tokens(result.answer))
     result.usage = build_usage(
         request.provider,
         request.model,
-        usage.prompt_tokens,
-        usage.completion_tokens,
+        counted.prompt_tokens,
+        counted.completion_tokens,
         time.perf_counter() - started,
     )
     return result

@@ -6,20 +6,18 @@ from typing import Any
 
 VARIABLE = re.compile(r"\{\{([a-zA-Z_][a-zA-Z0-9_]{0,29}|#histories#|#query#|#context#)\}\}")
 _SPECIAL_TOKENS = re.compile(r"<\|.*?\|>")
-_NESTED = re.compile(r"\{\{(.*?)\}\}")
 
 
 def _neutralise(value: str) -> str:
     """A substituted value never expands again: `{{x}}` inside it becomes `{x}`."""
-    return _NESTED.sub(r"{\1}", value)
+    return VARIABLE.sub(r"{\1}", value)
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:
+    """As Dify: a placeholder with no value is neutralised to `{name}`, not kept."""
+
     def substitute(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in values:
-            return match.group(0)
-        value = values[key]
+        value = values.get(match.group(1), match.group(0))
         return _neutralise("" if value is None else str(value))
 
     return _SPECIAL_TOKENS.sub("", VARIABLE.sub(substitute, template))

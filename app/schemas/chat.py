@@ -1,18 +1,10 @@
 """Request bodies of the generation endpoints (named as Dify names them)."""
 
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-
-def _optional_uuid(value: str | None, name: str) -> str | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        raise ValueError(f"{name} must be a valid UUID") from None
+from app.schemas.common import optional_uuid
 
 
 class _GeneratePayload(BaseModel):
@@ -42,7 +34,7 @@ class ChatRequestPayload(_GeneratePayload):
     @field_validator("conversation_id")
     @classmethod
     def _conversation_uuid(cls, value: str | None) -> str | None:
-        return _optional_uuid(value, "conversation_id")
+        return optional_uuid(value, "conversation_id")
 
 
 class CompletionRequestPayload(_GeneratePayload):

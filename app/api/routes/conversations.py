@@ -1,12 +1,12 @@
 """`GET /v1/conversations` and `GET /v1/messages` (chat-family apps only)."""
 
-import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import AppDep
 from app.core.errors import InvalidParam
+from app.schemas.common import optional_uuid
 from app.schemas.conversation import ConversationPage, MessagePage
 from app.services import conversations, messages
 from app.services.generation import check_mode
@@ -18,12 +18,10 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 def _uuid_or_none(value: str | None, name: str) -> str | None:
-    if value is None or not value.strip():
-        return None
     try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        raise InvalidParam(f"{name} must be a valid UUID") from None
+        return optional_uuid(value, name)
+    except ValueError as exc:
+        raise InvalidParam(str(exc)) from None
 
 
 @router.get("/conversations")

@@ -1,0 +1,42 @@
+"""What the chat and completion routers share: read the body in Dify's order (user, app
+mode, then the payload), start the generation, answer blocking or streaming; and stop."""
+
+from fastapi import Request
+from starlette.responses import Response
+
+from app.api.body import parse_model, read_json, required_user
+from app.api.streaming import respond
+from app.core.runtime import Runtime
+from app.models import App
+from app.schemas.chat import ChatRequestPayload, CompletionRequestPayload
+from app.services import tasks
+from app.services.generation import GenerateCommand, check_mode, start_generation
+
+
+async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> Response:
+    data = await read_json(request)
+    user = required_user(data)
+    check_mode(app, kind)
+    if kind == "chat":
+        chat = parse_model(ChatRequestPayload, data)
+        payload: ChatRequestPayload | CompletionRequestPayload = chat
+        conversation_id = chat.conversation_id
+    else:
+        payload = parse_model(CompletionRequestPayload, data)
+        conversation_id = None
+    command = GenerateCommand(
+        kind=kind,
+        inputs=payload.inputs,
+        query=payload.query,
+        user=user,
+        streaming=payload.streaming,
+        conversation_id=conversation_id,
+    )
+    generation = await start_generation(runtime, app, command)
+    return await respond(generation, payload.streaming, runtime.settings)
+
+
+async def stop(request: Request, app: App, runtime: Runtime, kind: str, task_id: str) -> None:
+    user = required_user(await read_json(request))
+    check_mode(app, kind)
+    await tasks.stop(runtime, app.id, task_id, user)
