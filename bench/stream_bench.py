@@ -54,6 +54,12 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def busy_seconds() -> float:
+    """CPU time spent by the whole machine (all cores, not idle), from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / TICKS
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of ``pid`` and its live descendants."""
     stats = {int(p.name): _stat(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit()}
@@ -185,6 +191,13 @@ class Bench:
             )
             answer.raise_for_status()
 
+    async def upstream_stats(self) -> dict[str, Any]:
+        base = self.upstream_url.removesuffix("/v1")
+        async with httpx.AsyncClient() as client:
+            answer = await client.get(f"{base}/_control/stats")
+            answer.raise_for_status()
+            return dict(answer.json())
+
     # -- one stream ------------------------------------------------------------------------
     async def kiln_stream(self, user: str, timeout: float) -> StreamResult:
         body = {"inputs": {}, "query": "hi", "response_mode": "streaming", "user": user}
@@ -235,6 +248,16 @@ def pct(values: list[float], q: float) -> float:
         return math.nan
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def peak_overlap(spans: list[tuple[float, float]]) -> int:
+    """Most spans (start, end) open at one instant."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    peak = current = 0
+    for _, step in edges:
+        current += step
+        peak = max(peak, current)
+    return peak
 
 
 def ms(value: float) -> str:
@@ -376,12 +399,16 @@ async def run_level(b: Bench, level: int, n_chunks: int, delay: float) -> list[A
         return await b.kiln_stream(f"bench-c{level}-{index}", timeout)
 
     kiln0, up0, me0 = cpu_seconds(b.kiln.pid), cpu_seconds(b.upstream.pid), time.process_time()
+    busy0, stats0 = busy_seconds(), await b.upstream_stats()
     t0 = time.perf_counter()
     results = await asyncio.gather(*(one(i) for i in range(level)))
     wall = time.perf_counter() - t0
     kiln_cpu = (cpu_seconds(b.kiln.pid) - kiln0) / wall * 100
     up_cpu = (cpu_seconds(b.upstream.pid) - up0) / wall * 100
     me_cpu = (time.process_time() - me0) / wall * 100
+    other_cpu = (busy_seconds() - busy0) / wall * 100 - kiln_cpu - up_cpu - me_cpu
+    stats1 = await b.upstream_stats()
+    upstream_requests = stats1["requests"] - stats0["requests"]
     added, slips, ttfe = [], [], []
     errs = errors_of(results)
     for r in results:
@@ -393,12 +420,13 @@ async def run_level(b: Bench, level: int, n_chunks: int, delay: float) -> list[A
             slips.append(times[-1] - times[0] - (len(times) - 1) * delay)
         if r.first_message is not None:
             ttfe.append(r.first_message)
-    held = not errs and pct(added, 99) * 1000 < a.threshold_ms
+    peak = peak_overlap([(r.message_times[0], r.message_times[-1]) for r in results if r.ok])
+    held = not errs and pct(added, 99) * 1000 < a.threshold_ms and peak >= level
     return [
         level,
         len(results) - len(errs),
         len(errs),
-        len(added),
+        peak,
         ms(pct(added, 50)),
         ms(pct(added, 99)),
         ms(max(added, default=math.nan)),
@@ -408,6 +436,8 @@ async def run_level(b: Bench, level: int, n_chunks: int, delay: float) -> list[A
         f"{kiln_cpu:.0f}%",
         f"{up_cpu:.0f}%",
         f"{me_cpu:.0f}%",
+        f"{max(other_cpu, 0):.0f}%",
+        upstream_requests,
         "yes" if held else "no",
         sorted(set(errs))[:3],
     ]
@@ -438,10 +468,13 @@ async def section_concurrency(b: Bench) -> str:
         f"Each stream: {n_chunks} chunks at {a.rate:g} chunks/s ({delay * 1000:g} ms apart); "
         f"the streams of a level start spread over {a.ramp:g} s. *Added delay* = client-observed "
         f"gap between consecutive `message` events minus {delay * 1000:g} ms; *slip* = how much "
-        f"longer a stream took than the upstream's schedule; CPU columns are % of one core "
-        f"during the level.\n\n{table(HEADERS_C, rows)}\n\n"
+        f"longer a stream took than the upstream's schedule; *peak open* = most streams "
+        f"between their first and last `message` event at one instant; CPU columns are % of "
+        f"one core during the level (*other* = the rest of the machine: other processes, and "
+        f"kernel network work charged to no process)."
+        f"\n\n{table(HEADERS_C, rows)}\n\n"
         f"**Held: {held} concurrent streams** (highest level with p99 added delay < "
-        f"{a.threshold_ms:g} ms and no errors)"
+        f"{a.threshold_ms:g} ms, no errors, and all its streams open at once)"
         + ("\n\nErrors: " + "; ".join(notes) if notes else "")
     )
 
@@ -450,7 +483,7 @@ HEADERS_C = [
     "streams",
     "ok",
     "errors",
-    "gaps",
+    "peak open",
     "added p50 ms",
     "added p99 ms",
     "added max ms",
@@ -460,6 +493,8 @@ HEADERS_C = [
     "Kiln CPU",
     "upstream CPU",
     "client CPU",
+    "other CPU",
+    "upstream requests",
     "held",
 ]
 
@@ -478,11 +513,15 @@ def machine() -> str:
 
 
 def revision() -> str:
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, check=True
-        )
+    """The commit measured, marked ``+dirty`` when app/ has uncommitted changes."""
+
+    def git(*argv: str) -> str:
+        out = subprocess.run(["git", *argv], cwd=ROOT, capture_output=True, check=True)
         return out.stdout.decode().strip()
+
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        commit = git("rev-parse", "--short", "HEAD")
+        return commit + ("+dirty" if git("status", "--porcelain", "--", "app") else "")
     return "uncommitted"
 
 
@@ -517,6 +556,8 @@ def write_results(b: Bench, sections: list[tuple[str, str]], command: str, when:
         f"- Machine: {machine()}",
         f"- Revision: {revision()}",
         f"- Command: `{command}`",
+        f"- Machine load just before the run: {b.results.get('idle_load', math.nan):.0f}% of "
+        "one core (other processes; should be ~0)",
         "",
     ]
     for title, text in sections:
@@ -541,6 +582,10 @@ async def run(args: argparse.Namespace, command: str) -> int:
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     try:
         async with asyncio.timeout(args.max_seconds):
+            busy0, t0 = busy_seconds(), time.perf_counter()
+            await asyncio.sleep(2)
+            b.results["idle_load"] = (busy_seconds() - busy0) / (time.perf_counter() - t0) * 100
+            print(f"machine load before the run: {b.results['idle_load']:.0f}% of one core")
             await b.start_upstream()
             await b.start_kiln()
             print(f"upstream {b.upstream_url}, kiln http://127.0.0.1:{b.kiln_port}", flush=True)
@@ -577,7 +622,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--concurrency", type=int, default=4, help="(a) streams at a time")
     add("--ttfe-requests", type=int, default=50, help="(b) sequential requests")
     add("--rate", type=float, default=20.0, help="(c) chunks per second per stream")
-    add("--level-seconds", type=float, default=8.0, help="(c) length of each stream")
+    add("--level-seconds", type=float, default=20.0, help="(c) length of each stream")
     add("--levels", default="50,100,200,400", help="(c) concurrency levels to ramp through")
     add("--ramp", type=float, default=1.0, help="(c) seconds over which a level's streams start")
     add("--threshold-ms", type=float, default=50.0, help="(c) p99 added delay to count as held")

@@ -131,6 +131,7 @@ class _Connection(asyncio.Protocol):
         self.busy = False
         self.closed = False
         self.paused = False
+        self.timer_due = True
         self.waiter: asyncio.Future[None] | None = None
 
     # -- asyncio.Protocol -------------------------------------------------
@@ -163,31 +164,31 @@ class _Connection(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
-    async def _wait(self, deadline: float | None) -> bool:
-        """Sleep until ``deadline`` (loop time) or while writing is paused.
+    def _on_timer(self) -> None:
+        self.timer_due = True
+        self._wake()
 
-        Returns False as soon as the client has gone away.
+    async def _wait(self, deadline: float | None) -> bool:
+        """Sleep until ``deadline`` (loop time), then on while writing is paused.
+
+        Returns False as soon as the client has gone away. The deadline counts as reached
+        when its timer fires (event loops may fire a timer a hair early: no re-check).
         """
-        while not self.closed:
-            if deadline is not None and deadline > self.loop.time():
-                timer: asyncio.TimerHandle | None = None
-                fut = self.waiter = self.loop.create_future()
-                timer = self.loop.call_at(deadline, self._wake)
-                try:
-                    await fut
-                finally:
-                    timer.cancel()
-                    self.waiter = None
-                continue
-            if self.paused:
+        timer: asyncio.TimerHandle | None = None
+        self.timer_due = deadline is None or deadline <= self.loop.time()
+        if not self.timer_due:
+            assert deadline is not None
+            timer = self.loop.call_at(deadline, self._on_timer)
+        try:
+            while not self.closed and (self.paused or not self.timer_due):
                 self.waiter = self.loop.create_future()
-                try:
-                    await self.waiter
-                finally:
-                    self.waiter = None
-                continue
-            return True
-        return False
+                await self.waiter
+                self.waiter = None
+        finally:
+            self.waiter = None
+            if timer is not None:
+                timer.cancel()
+        return not self.closed
 
     def _write(self, data: bytes) -> None:
         if not self.closed and self.transport is not None:
