@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from app.core.db import session_scope
 from app.engine.classic_runner import RunResult
@@ -44,30 +44,34 @@ async def create_records(
 
 
 async def finish_message(message_id: str, result: RunResult, metadata: dict[str, Any]) -> None:
+    """One write transaction, no reads: this runs at the end of every generation."""
     usage = result.usage
+    values: dict[str, Any] = {
+        "answer": result.answer if result.error else result.answer.strip(),
+        "model_provider": result.provider,
+        "model_id": result.model,
+        "message_tokens": int(usage.get("prompt_tokens", 0)),
+        "answer_tokens": int(usage.get("completion_tokens", 0)),
+        "total_price": str(usage.get("total_price", "0")),
+        "currency": str(usage.get("currency", "USD")),
+        "provider_response_latency": float(usage.get("latency", 0.0)),
+        "message_metadata": metadata,
+        "is_running": False,
+        "updated_at": utcnow(),
+    }
+    if result.error is not None:
+        values.update(status="error", error=str(result.error))
     async with session_scope() as session:
-        message = await session.get(Message, message_id)
-        if message is None:
-            return
-        message.answer = result.answer.strip() if not result.error else result.answer
-        message.model_provider = result.provider
-        message.model_id = result.model
-        message.message_tokens = int(usage.get("prompt_tokens", 0))
-        message.answer_tokens = int(usage.get("completion_tokens", 0))
-        message.total_price = str(usage.get("total_price", "0"))
-        message.currency = str(usage.get("currency", "USD"))
-        message.provider_response_latency = float(usage.get("latency", 0.0))
-        message.message_metadata = metadata
-        if result.error is not None:
-            message.status = "error"
-            message.error = str(result.error)
-        message.is_running = False
-        message.updated_at = utcnow()
-        session.add(message)
-        conversation = await session.get(Conversation, message.conversation_id)
-        if conversation is not None and result.error is None:
-            conversation.dialogue_count += 1
-            session.add(conversation)
+        await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))
+        if result.error is None:
+            conversation_id = (
+                select(Message.conversation_id).where(col(Message.id) == message_id)
+            ).scalar_subquery()
+            await session.exec(
+                update(Conversation)
+                .where(col(Conversation.id) == conversation_id)
+                .values(dialogue_count=col(Conversation.dialogue_count) + 1)
+            )
 
 
 async def fail_message(message_id: str, error: str) -> None:
