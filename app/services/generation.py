@@ -5,9 +5,7 @@ the HTTP response only listens to its event channel.
 """
 
 import asyncio
-import logging
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,15 +14,13 @@ from app.core.db import session_scope
 from app.core.runtime import Runtime
 from app.engine.app_config import AppConfig, load_app_config
 from app.engine.channel import EventChannel
-from app.engine.classic_runner import ClassicJob, RunResult, run_classic
-from app.engine.events import Event, MessageStreamContext, sse_frame
+from app.engine.classic_runner import ClassicJob
+from app.engine.events import MessageStreamContext
 from app.engine.inputs import InputError, validate_inputs
 from app.engine.template import render, template_values
 from app.gateway.types import (
-    GatewayError,
     ModelRequest,
     ProviderNotInitialized,
-    UpstreamRateLimited,
 )
 from app.models import App, Conversation, EndUser, Message
 from app.models.base import timestamp, utcnow
@@ -33,15 +29,12 @@ from app.services.conversations import get_owned
 from app.services.generation_records import (
     NIL_PARENT,
     create_records,
-    fail_message,
-    finish_message,
     load_history,
 )
-
-logger = logging.getLogger("kiln.generation")
+from app.services.generation_stream import Generation
+from app.services.generation_task import run_generation
 
 CHAT_MODES = ("chat", "agent-chat")
-INTERNAL_ERROR = ("internal_server_error", "Internal Server Error, please contact support.", 500)
 
 
 @dataclass(slots=True)
@@ -52,65 +45,6 @@ class GenerateCommand:
     user: str | None
     streaming: bool
     conversation_id: str | None = None
-
-
-@dataclass(slots=True)
-class Generation:
-    ctx: MessageStreamContext
-    mode: str
-    channel: EventChannel
-
-    async def sse(self) -> AsyncIterator[bytes]:
-        try:
-            async for event in self.channel.events():
-                yield sse_frame(event)
-        finally:
-            self.channel.detach()
-
-    async def blocking_response(self) -> dict[str, Any]:
-        parts: list[str] = []
-        try:
-            async for event in self.channel.events():
-                kind = event["event"]
-                if kind in ("message", "agent_message"):
-                    parts.append(event["answer"])
-                elif kind == "message_replace":
-                    parts = [event["answer"]]
-                elif kind == "error":
-                    raise _http_error(event["code"], event["message"], event["status"])
-                elif kind == "message_end":
-                    return self._blocking_body("".join(parts), event["metadata"])
-        finally:
-            self.channel.detach()
-        raise errors.DifyError()
-
-    def _blocking_body(self, answer: str, metadata: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "event": "message",
-            "task_id": self.ctx.task_id,
-            "id": self.ctx.message_id,
-            "message_id": self.ctx.message_id,
-        }
-        if self.ctx.conversation_id is not None:
-            body["conversation_id"] = self.ctx.conversation_id
-        body.update(
-            mode=self.mode, answer=answer, metadata=metadata, created_at=self.ctx.created_at
-        )
-        return body
-
-
-def _http_error(code: str, message: str, status: int) -> errors.DifyError:
-    error = errors.DifyError(message)
-    error.code, error.status = code, status
-    return error
-
-
-def _error_triple(exc: GatewayError) -> tuple[str, str, int]:
-    if isinstance(exc, ProviderNotInitialized):
-        return "provider_not_initialize", str(exc), 400
-    if isinstance(exc, UpstreamRateLimited):
-        return "rate_limit_error", str(exc), 429
-    return "completion_request_error", str(exc), 400
 
 
 def check_mode(app: App, kind: str) -> None:
@@ -245,57 +179,8 @@ async def _launch(
     channel = EventChannel()
     job = ClassicJob(config, inputs, query, history)
     task = asyncio.create_task(
-        _run(runtime, app.id, request_id, job, ctx, channel, handle.stop_requested),
+        run_generation(runtime, app.id, request_id, job, ctx, channel, handle.stop_requested),
         name=f"generation-{task_id}",
     )
     runtime.track(task)
     return Generation(ctx, app.mode, channel)
-
-
-async def _run(
-    runtime: Runtime,
-    app_id: str,
-    request_id: str,
-    job: ClassicJob,
-    ctx: MessageStreamContext,
-    channel: EventChannel,
-    stop: asyncio.Event,
-) -> None:
-    try:
-        result = await run_classic(
-            job,
-            runtime.gateway,
-            ctx,
-            channel.emit,
-            stop,
-            runtime.settings.app_max_execution_time,
-        )
-        await _finish(ctx, channel, result)
-    except asyncio.CancelledError:
-        await fail_message(ctx.message_id, "The generation was cancelled at shutdown.")
-        raise
-    except Exception:
-        logger.exception("generation %s failed", ctx.task_id)
-        await fail_message(ctx.message_id, "Internal Server Error")
-        channel.emit(ctx.error(*INTERNAL_ERROR))
-    finally:
-        channel.close()
-        await runtime.limiter.release(app_id, request_id)
-        await runtime.registry.unregister(ctx.task_id)
-
-
-async def _finish(ctx: MessageStreamContext, channel: EventChannel, result: RunResult) -> None:
-    metadata: Event = {"retriever_resources": [], "usage": result.usage}
-    await finish_message(ctx.message_id, result, metadata)
-    if result.error is not None:
-        channel.emit(ctx.error(*_error_triple(result.error)))
-    else:
-        channel.emit(ctx.message_end(metadata))
-    logger.info(
-        "generation finished task_id=%s message_id=%s stopped=%s error=%s tokens=%s",
-        ctx.task_id,
-        ctx.message_id,
-        result.stopped,
-        result.error is not None,
-        result.usage.get("total_tokens"),
-    )

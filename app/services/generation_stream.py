@@ -1,0 +1,60 @@
+"""The listening side of a generation: SSE frames, or one blocking JSON body."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.core import errors
+from app.engine.channel import EventChannel
+from app.engine.events import MessageStreamContext, sse_frame
+
+
+@dataclass(slots=True)
+class Generation:
+    ctx: MessageStreamContext
+    mode: str
+    channel: EventChannel
+
+    async def sse(self) -> AsyncIterator[bytes]:
+        try:
+            async for event in self.channel.events():
+                yield sse_frame(event)
+        finally:
+            self.channel.detach()
+
+    async def blocking_response(self) -> dict[str, Any]:
+        parts: list[str] = []
+        try:
+            async for event in self.channel.events():
+                kind = event["event"]
+                if kind in ("message", "agent_message"):
+                    parts.append(event["answer"])
+                elif kind == "message_replace":
+                    parts = [event["answer"]]
+                elif kind == "error":
+                    raise _http_error(event["code"], event["message"], event["status"])
+                elif kind == "message_end":
+                    return self._blocking_body("".join(parts), event["metadata"])
+        finally:
+            self.channel.detach()
+        raise errors.DifyError()
+
+    def _blocking_body(self, answer: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "event": "message",
+            "task_id": self.ctx.task_id,
+            "id": self.ctx.message_id,
+            "message_id": self.ctx.message_id,
+        }
+        if self.ctx.conversation_id is not None:
+            body["conversation_id"] = self.ctx.conversation_id
+        body.update(
+            mode=self.mode, answer=answer, metadata=metadata, created_at=self.ctx.created_at
+        )
+        return body
+
+
+def _http_error(code: str, message: str, status: int) -> errors.DifyError:
+    error = errors.DifyError(message)
+    error.code, error.status = code, status
+    return error

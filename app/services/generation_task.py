@@ -1,0 +1,73 @@
+"""The detached task that runs one classic generation, stores its result and ends its
+stream; it releases the limiter slot and the registry entry however it ends."""
+
+import asyncio
+import logging
+
+from app.core.runtime import Runtime
+from app.engine.channel import EventChannel
+from app.engine.classic_runner import ClassicJob, RunResult, run_classic
+from app.engine.events import Event, MessageStreamContext
+from app.gateway.types import GatewayError, ProviderNotInitialized, UpstreamRateLimited
+from app.services.generation_records import fail_message, finish_message
+
+logger = logging.getLogger("kiln.generation")
+
+INTERNAL_ERROR = ("internal_server_error", "Internal Server Error, please contact support.", 500)
+
+
+def _error_triple(exc: GatewayError) -> tuple[str, str, int]:
+    if isinstance(exc, ProviderNotInitialized):
+        return "provider_not_initialize", str(exc), 400
+    if isinstance(exc, UpstreamRateLimited):
+        return "rate_limit_error", str(exc), 429
+    return "completion_request_error", str(exc), 400
+
+
+async def run_generation(
+    runtime: Runtime,
+    app_id: str,
+    request_id: str,
+    job: ClassicJob,
+    ctx: MessageStreamContext,
+    channel: EventChannel,
+    stop: asyncio.Event,
+) -> None:
+    try:
+        result = await run_classic(
+            job,
+            runtime.gateway,
+            ctx,
+            channel.emit,
+            stop,
+            runtime.settings.app_max_execution_time,
+        )
+        await _finish(ctx, channel, result)
+    except asyncio.CancelledError:
+        await fail_message(ctx.message_id, "The generation was cancelled at shutdown.")
+        raise
+    except Exception:
+        logger.exception("generation %s failed", ctx.task_id)
+        await fail_message(ctx.message_id, "Internal Server Error")
+        channel.emit(ctx.error(*INTERNAL_ERROR))
+    finally:
+        channel.close()
+        await runtime.limiter.release(app_id, request_id)
+        await runtime.registry.unregister(ctx.task_id)
+
+
+async def _finish(ctx: MessageStreamContext, channel: EventChannel, result: RunResult) -> None:
+    metadata: Event = {"retriever_resources": [], "usage": result.usage}
+    await finish_message(ctx.message_id, result, metadata)
+    if result.error is not None:
+        channel.emit(ctx.error(*_error_triple(result.error)))
+    else:
+        channel.emit(ctx.message_end(metadata))
+    logger.info(
+        "generation finished task_id=%s message_id=%s stopped=%s error=%s tokens=%s",
+        ctx.task_id,
+        ctx.message_id,
+        result.stopped,
+        result.error is not None,
+        result.usage.get("total_tokens"),
+    )
