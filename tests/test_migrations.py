@@ -23,7 +23,7 @@ from app.core.db import create_engine
 from tests.conftest import run_migrations
 
 PG_SERVER = "postgres@127.0.0.1:5432"
-TABLES = {"apps", "api_tokens", "end_users", "conversations", "messages"}
+TABLES = set(SQLModel.metadata.tables)  # every table the models declare
 
 
 def head_revision() -> str:

@@ -1,13 +1,27 @@
-"""Mounts every area's router: the Service API under /v1, probes at the root."""
+"""Mounts every area's router: the Service API under /v1, probes and signed files at the
+root."""
 
 from fastapi import APIRouter
 
-from app.api.routes import app_info, chat, completion, conversations, health, index
+from app.api.routes import (
+    app_info,
+    audio,
+    chat,
+    completion,
+    conversations,
+    end_users,
+    files,
+    health,
+    index,
+    messages,
+    signed_files,
+)
 
 service_api = APIRouter(prefix="/v1")
-for module in (index, chat, completion, conversations, app_info):
+for module in (index, chat, completion, conversations, messages, end_users, files, audio, app_info):
     service_api.include_router(module.router)
 
 root = APIRouter()
 root.include_router(health.router)
+root.include_router(signed_files.router)
 root.include_router(service_api)

@@ -54,5 +54,10 @@ class ModelGateway:
             return openai_compat.stream(provider, request, timeout)
         return litellm_backend.stream(provider, request, timeout)
 
+    async def complete(self, request: ModelRequest) -> str:
+        """The whole answer as one string (titles, suggestions: nothing streams)."""
+        parts = [item async for item in self.stream(request) if isinstance(item, str)]
+        return "".join(parts)
+
     async def aclose(self) -> None:
         await openai_compat.close_client()

@@ -2,6 +2,19 @@
 
 from app.models.app import ApiToken, App
 from app.models.conversation import Conversation, Message
+from app.models.conversation_variable import ConversationVariable
 from app.models.end_user import EndUser
+from app.models.feedback import MessageFeedback
+from app.models.file import MessageFile, UploadFile
 
-__all__ = ["ApiToken", "App", "Conversation", "EndUser", "Message"]
+__all__ = [
+    "ApiToken",
+    "App",
+    "Conversation",
+    "ConversationVariable",
+    "EndUser",
+    "Message",
+    "MessageFeedback",
+    "MessageFile",
+    "UploadFile",
+]

@@ -33,6 +33,7 @@ async def run_generation(
     channel: EventChannel,
     stop: asyncio.Event,
 ) -> None:
+    terminal: Event | None = None
     try:
         result = await run_classic(
             job,
@@ -42,27 +43,31 @@ async def run_generation(
             stop,
             runtime.settings.app_max_execution_time,
         )
-        await _finish(ctx, channel, result)
+        terminal = await _store(ctx, result)
     except asyncio.CancelledError:
         await fail_message(ctx.message_id, "The generation was cancelled at shutdown.")
         raise
     except Exception:
         logger.exception("generation %s failed", ctx.task_id)
         await fail_message(ctx.message_id, "Internal Server Error")
-        channel.emit(ctx.error(*INTERNAL_ERROR))
+        terminal = ctx.error(*INTERNAL_ERROR)
     finally:
+        # Free the slot and the registry entry before the client sees the end, so its
+        # next request never meets its own finished generation.
+        try:
+            await runtime.limiter.release(app_id, request_id)
+            await runtime.registry.unregister(ctx.task_id)
+        except Exception:  # Redis down: entries expire on their own
+            logger.warning("could not release task %s", ctx.task_id, exc_info=True)
+        if terminal is not None:
+            channel.emit(terminal)
         channel.close()
-        await runtime.limiter.release(app_id, request_id)
-        await runtime.registry.unregister(ctx.task_id)
 
 
-async def _finish(ctx: MessageStreamContext, channel: EventChannel, result: RunResult) -> None:
+async def _store(ctx: MessageStreamContext, result: RunResult) -> Event:
+    """Persist the result; return the event that ends the stream."""
     metadata: Event = {"retriever_resources": [], "usage": result.usage}
     await finish_message(ctx.message_id, result, metadata)
-    if result.error is not None:
-        channel.emit(ctx.error(*_error_triple(result.error)))
-    else:
-        channel.emit(ctx.message_end(metadata))
     logger.info(
         "generation finished task_id=%s message_id=%s stopped=%s error=%s tokens=%s",
         ctx.task_id,
@@ -71,3 +76,6 @@ async def _finish(ctx: MessageStreamContext, channel: EventChannel, result: RunR
         result.error is not None,
         result.usage.get("total_tokens"),
     )
+    if result.error is not None:
+        return ctx.error(*_error_triple(result.error))
+    return ctx.message_end(metadata)
