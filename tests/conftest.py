@@ -11,12 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.support.fake_upstream import FakeUpstream
 
 TEST_DATABASE = os.environ.get("KILN_TEST_DATABASE", "sqlite")
 TEST_REDIS_URL = os.environ.get("KILN_TEST_REDIS_URL") or None
 _TMP = Path(tempfile.mkdtemp(prefix="kiln-test-"))
+_SERVER_APPS: list[FastAPI] = []
 
 
 def _database_url() -> str:
@@ -100,7 +102,9 @@ async def server(database: str) -> AsyncIterator[str]:
     from app.main import create_app
 
     port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app()
+    _SERVER_APPS.append(app)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv_server = uvicorn.Server(config)
     task = asyncio.create_task(uv_server.serve())
     while not uv_server.started:
@@ -117,6 +121,16 @@ async def server(database: str) -> AsyncIterator[str]:
 async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server, timeout=30) as http:
         yield http
+    await settle_background_work()
+
+
+async def settle_background_work(timeout: float = 10.0) -> None:
+    """Let a test's detached work (generations, titles) end before the next test starts,
+    so nothing it sends upstream lands in another test."""
+    for app in _SERVER_APPS:
+        runtime = getattr(app.state, "runtime", None)
+        if runtime is not None and runtime.generations:
+            await asyncio.wait(set(runtime.generations), timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,13 @@ OPENAI = {"provider": "openai", "model": "gpt-4o-mini"}
 async def _stream_until_first_message(
     http: httpx.AsyncClient, url: str, key: str, user: str
 ) -> tuple[httpx.Response, list[str], dict[str, object]]:
-    body = {"inputs": {}, "query": "q", "response_mode": "streaming", "user": user}
+    body = {
+        "auto_generate_name": False,
+        "inputs": {},
+        "query": "q",
+        "response_mode": "streaming",
+        "user": user,
+    }
     request = http.build_request("POST", f"{url}/v1/chat-messages", json=body, headers=auth(key))
     response = await http.send(request, stream=True)
     assert response.status_code == 200
@@ -148,7 +154,7 @@ async def test_execution_time_limit_ends_a_generation(
         async with httpx.AsyncClient(timeout=30) as http:
             resp = await http.post(
                 f"{replica.url}/v1/chat-messages",
-                json={"inputs": {}, "query": "q", "user": "gina"},
+                json={"auto_generate_name": False, "inputs": {}, "query": "q", "user": "gina"},
                 headers=auth(key),
             )
     assert resp.status_code == 200

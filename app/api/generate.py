@@ -21,9 +21,11 @@ async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> R
         chat = parse_model(ChatRequestPayload, data)
         payload: ChatRequestPayload | CompletionRequestPayload = chat
         conversation_id = chat.conversation_id
+        auto_generate_name = chat.auto_generate_name
     else:
         payload = parse_model(CompletionRequestPayload, data)
         conversation_id = None
+        auto_generate_name = False  # Dify forces it off for completion apps
     command = GenerateCommand(
         kind=kind,
         inputs=payload.inputs,
@@ -31,6 +33,8 @@ async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> R
         user=user,
         streaming=payload.streaming,
         conversation_id=conversation_id,
+        auto_generate_name=auto_generate_name,
+        files=payload.files,
     )
     generation = await start_generation(runtime, app, command)
     return await respond(generation, payload.streaming, runtime.settings)

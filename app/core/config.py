@@ -3,6 +3,7 @@
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,31 @@ class Settings(BaseSettings):
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""
+
+    # Audio (Dify uses the workspace's default models; Kiln names them here as
+    # `provider/model`; "none" turns the feature's model off)
+    speech_to_text_model: str = "openai/whisper-1"
+    text_to_speech_model: str = "openai/tts-1"
+    text_to_speech_voice: str = "alloy"  # when neither the request nor the app names one
+    tts_auto_play_timeout: float = 5.0  # seconds a stream waits for more audio after the answer
+
+    # Files (Dify's UPLOAD_*_FILE_SIZE_LIMIT, FILES_ACCESS_TIMEOUT, MULTIMODAL_SEND_FORMAT)
+    upload_image_file_size_limit: int = 10  # MB: jpg, jpeg, png, webp, gif, svg
+    upload_video_file_size_limit: int = 100  # MB: mp4, mov, mpeg, webm
+    upload_audio_file_size_limit: int = 50  # MB: mp3, m4a, wav, amr, mpga
+    upload_file_size_limit: int = 15  # MB: everything else
+    workflow_file_upload_limit: int = 10  # files per workflow run (reported by /parameters)
+    files_access_timeout: int = 300  # seconds a signed file URL stays valid
+    multimodal_send_format: Literal["base64", "url"] = "base64"  # how images reach models
+    storage_type: Literal["local", "s3"] = "local"
+    storage_path: str = str(PROJECT_ROOT / "data" / "storage")
+    s3_endpoint: str | None = None  # e.g. http://127.0.0.1:9000 (MinIO); unset = AWS
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    ssrf_allowed_hosts: str = ""  # comma-separated host names or CIDRs let through the guard
+    remote_file_timeout: float = 10.0  # seconds for a whole remote-file fetch
 
     @field_validator("database_url")
     @classmethod

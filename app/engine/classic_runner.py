@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.engine.app_config import AppConfig
@@ -23,6 +23,7 @@ class ClassicJob:
     inputs: dict[str, Any]
     query: str
     history: list[Turn]
+    file_parts: list[dict[str, Any]] = field(default_factory=list)  # request images
 
 
 @dataclass(slots=True)
@@ -46,7 +47,7 @@ def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
     )
     request = gateway.effective(request)
     context = context_size(request.provider, request.model)
-    prompt = build_prompt(job.config, job.inputs, job.query, job.history, context)
+    prompt = build_prompt(job.config, job.inputs, job.query, job.history, context, job.file_parts)
     request.messages = prompt.messages
     request.stop = prompt.stop
     if context:
@@ -57,7 +58,7 @@ def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
 def _fit_max_tokens(job: ClassicJob, request: ModelRequest, context: int) -> None:
     """Refuse a prompt that cannot fit; otherwise lower max_tokens to what is left (Dify)."""
     max_tokens = int(request.params.get("max_tokens") or 0)
-    bare = build_prompt(job.config, job.inputs, job.query, [], context)
+    bare = build_prompt(job.config, job.inputs, job.query, [], context, job.file_parts)
     if context - max_tokens - count_message_tokens(bare.messages) < 0:
         raise UpstreamError(
             "Query or prefix prompt is too long for the model's context: shorten the prompt, "

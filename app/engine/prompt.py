@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.engine.app_config import AppConfig
+from app.engine.multimodal import attach_file_parts
 from app.engine.template import render, template_values
 from app.engine.tokens import count_message_tokens, count_tokens
 
@@ -125,6 +126,7 @@ def build_prompt(
     query: str,
     history: list[Turn],
     context_size: int | None,
+    file_parts: list[dict[str, Any]] | None = None,
 ) -> Prompt:
     values = template_values(inputs)
     completion_model = config.model.mode == "completion"
@@ -132,4 +134,8 @@ def build_prompt(
         builder = _advanced_completion_model if completion_model else _advanced_chat_model
     else:
         builder = _simple_completion_model if completion_model else _simple_chat_model
-    return builder(config, values, query, history, context_size)
+    prompt = builder(config, values, query, history, context_size)
+    # Request files (images) go before the text of the final user message, as Dify puts them.
+    if file_parts:
+        prompt.messages = attach_file_parts(prompt.messages, file_parts)
+    return prompt

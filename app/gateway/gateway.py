@@ -4,7 +4,22 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from app.core.config import Settings
-from app.gateway import litellm_backend, offline, openai_compat
+from app.gateway import (
+    litellm_audio,
+    litellm_backend,
+    offline,
+    offline_audio,
+    openai_audio,
+    openai_compat,
+)
+from app.gateway.audio_types import (
+    MP3,
+    AudioModel,
+    AudioUpload,
+    SpeechAudio,
+    SpeechModelMissing,
+    split_for_speech,
+)
 from app.gateway.providers import OFFLINE_PROVIDER, ResolvedProvider, provider_id, resolve
 from app.gateway.types import ModelRequest, ProviderNotInitialized, UsageCount
 
@@ -58,6 +73,49 @@ class ModelGateway:
         """The whole answer as one string (titles, suggestions: nothing streams)."""
         parts = [item async for item in self.stream(request) if isinstance(item, str)]
         return "".join(parts)
+
+    # -- audio ---------------------------------------------------------------------------
+    def _audio_provider(self, model: AudioModel) -> ResolvedProvider | None:
+        """None for the offline provider; raises ProviderNotInitialized like `check`."""
+        if provider_id(model.provider) == OFFLINE_PROVIDER:
+            return None
+        return self._resolve(ModelRequest(model.provider, model.model, []))
+
+    async def transcribe(self, upload: AudioUpload) -> str:
+        """Speech to text with KILN_SPEECH_TO_TEXT_MODEL (SpeechModelMissing when "none")."""
+        model = AudioModel.parse(self._settings.speech_to_text_model)
+        if model is None:
+            raise SpeechModelMissing("No speech-to-text model is configured.")
+        provider = self._audio_provider(model)
+        timeout = self._settings.upstream_timeout
+        if provider is None:
+            return offline_audio.transcribe(model.model, upload)
+        if provider.spec.openai_compatible:
+            return await openai_audio.transcribe(provider, model.model, upload, timeout)
+        return await litellm_audio.transcribe(
+            provider, model.model, upload.content, upload.filename, timeout
+        )
+
+    def speech(self, text: str, voice: str | None = None) -> SpeechAudio:
+        """Text to speech with KILN_TEXT_TO_SPEECH_MODEL; long text goes in several calls
+        whose audio streams back in order. Provider errors raise on the first read;
+        missing credentials raise here."""
+        model = AudioModel.parse(self._settings.text_to_speech_model)
+        if model is None:
+            raise SpeechModelMissing("No text-to-speech model is configured.")
+        provider = self._audio_provider(model)
+        if provider is None:
+            return offline_audio.speech(model.model, text)
+        chosen = voice or self._settings.text_to_speech_voice
+        timeout = self._settings.upstream_timeout
+        backend = openai_audio if provider.spec.openai_compatible else litellm_audio
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for piece in split_for_speech(text):
+                async for chunk in backend.speech(provider, model.model, piece, chosen, timeout):
+                    yield chunk
+
+        return SpeechAudio(MP3, chunks())
 
     async def aclose(self) -> None:
         await openai_compat.close_client()

@@ -30,7 +30,10 @@ class UploadFile(SQLModel, table=True):
 
 class MessageFile(SQLModel, table=True):
     __tablename__ = "message_files"
-    __table_args__ = (Index("ix_message_files_message", "message_id"),)
+    __table_args__ = (
+        Index("ix_message_files_message", "message_id"),
+        Index("ix_message_files_upload_file", "upload_file_id"),  # preview's ownership check
+    )
 
     id: str = id_field()
     message_id: str = Field(foreign_key="messages.id", max_length=36, ondelete="CASCADE")

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import Conversation, Message
 from app.models.base import timestamp
@@ -59,7 +59,7 @@ class MessageItem(BaseModel):
     currency: str
 
     @classmethod
-    def of(cls, row: Message) -> "MessageItem":
+    def of(cls, row: Message, feedback: dict[str, Any] | None = None) -> "MessageItem":
         return cls(
             id=row.id,
             conversation_id=row.conversation_id,
@@ -70,7 +70,7 @@ class MessageItem(BaseModel):
             status=row.status,
             error=row.error,
             message_files=[],
-            feedback=None,
+            feedback=feedback,
             retriever_resources=row.message_metadata.get("retriever_resources", []),
             agent_thoughts=[],
             created_at=timestamp(row.created_at),
@@ -88,3 +88,11 @@ class MessagePage(BaseModel):
     limit: int
     has_more: bool
     data: list[MessageItem]
+
+
+class RenamePayload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, max_length=255)
+    auto_generate: bool = False
+    user: str | int | None = None

@@ -2,18 +2,23 @@
 
 from typing import Any
 
+from app.core.config import Settings
 from app.core.errors import AppUnavailable
 from app.engine.app_config import DEFAULT_FILE_UPLOAD
 from app.models import App
 from app.services.dsl import GRAPH_MODES
 
-SYSTEM_PARAMETERS = {
-    "image_file_size_limit": 10,
-    "video_file_size_limit": 100,
-    "audio_file_size_limit": 50,
-    "file_size_limit": 15,
-    "workflow_file_upload_limit": 10,
-}
+
+def _system_parameters(settings: Settings) -> dict[str, int]:
+    return {
+        "image_file_size_limit": settings.upload_image_file_size_limit,
+        "video_file_size_limit": settings.upload_video_file_size_limit,
+        "audio_file_size_limit": settings.upload_audio_file_size_limit,
+        "file_size_limit": settings.upload_file_size_limit,
+        "workflow_file_upload_limit": settings.workflow_file_upload_limit,
+    }
+
+
 _DISABLED = {"enabled": False}
 
 
@@ -56,7 +61,7 @@ def _feature(features: dict[str, Any], name: str, default: dict[str, Any]) -> di
     return value if isinstance(value, dict) else dict(default)
 
 
-def parameters(app: App) -> dict[str, Any]:
+def parameters(app: App, settings: Settings) -> dict[str, Any]:
     features, form = _features(app)
     return {
         "opening_statement": features.get("opening_statement"),
@@ -74,7 +79,7 @@ def parameters(app: App) -> dict[str, Any]:
         ),
         "user_input_form": form,
         "file_upload": _feature(features, "file_upload", DEFAULT_FILE_UPLOAD),
-        "system_parameters": dict(SYSTEM_PARAMETERS),
+        "system_parameters": _system_parameters(settings),
     }
 
 

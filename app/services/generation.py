@@ -25,7 +25,9 @@ from app.gateway.types import (
 from app.models import App, Conversation, EndUser, Message
 from app.models.base import timestamp, utcnow
 from app.services import end_users
+from app.services.conversation_naming import schedule_auto_name
 from app.services.conversations import get_owned
+from app.services.files_prompt import PreparedFiles, attach_request_files, prepare_request_files
 from app.services.generation_records import (
     NIL_PARENT,
     create_records,
@@ -45,6 +47,8 @@ class GenerateCommand:
     user: str | None
     streaming: bool
     conversation_id: str | None = None
+    auto_generate_name: bool = False
+    files: list[Any] | None = None  # the request's `files` (checked in prepare_request_files)
 
 
 def check_mode(app: App, kind: str) -> None:
@@ -109,6 +113,7 @@ async def start_generation(runtime: Runtime, app: App, command: GenerateCommand)
     end_user = await end_users.get_or_create(app.id, command.user)
     conversation = await _conversation(app, end_user, command.conversation_id)
     history = await load_history(conversation.id) if conversation else []
+    files = await prepare_request_files(runtime.settings, app.id, config, command.files)
 
     request_id = uuid.uuid4().hex
     limit = _limit(runtime, app)
@@ -119,7 +124,16 @@ async def start_generation(runtime: Runtime, app: App, command: GenerateCommand)
         )
     try:
         return await _launch(
-            runtime, app, config, command, end_user, conversation, inputs, history, request_id
+            runtime,
+            app,
+            config,
+            command,
+            end_user,
+            conversation,
+            inputs,
+            history,
+            request_id,
+            files,
         )
     except BaseException:
         await runtime.limiter.release(app.id, request_id)
@@ -136,6 +150,7 @@ async def _launch(
     inputs: dict[str, Any],
     history: list[Any],
     request_id: str,
+    files: PreparedFiles,
 ) -> Generation:
     query = command.query.replace("\x00", "")
     new_conversation = None
@@ -168,6 +183,7 @@ async def _launch(
     await create_records(
         conversation=conversation, new_conversation=new_conversation, message=message
     )
+    await attach_request_files(message.id, end_user.id, files)
     ctx = MessageStreamContext(
         task_id=task_id,
         message_id=message.id,
@@ -177,10 +193,21 @@ async def _launch(
     )
     handle = await runtime.registry.register(task_id, f"end-user-{end_user.id}")
     channel = EventChannel()
-    job = ClassicJob(config, inputs, query, history)
+    job = ClassicJob(config, inputs, query, history, files.parts)
     task = asyncio.create_task(
-        run_generation(runtime, app.id, request_id, job, ctx, channel, handle.stop_requested),
+        run_generation(
+            runtime,
+            app.id,
+            request_id,
+            job,
+            ctx,
+            channel,
+            handle.stop_requested,
+            speak=command.streaming,  # auto-play audio only where a stream can carry it
+        ),
         name=f"generation-{task_id}",
     )
     runtime.track(task)
+    if new_conversation is not None and command.kind == "chat" and command.auto_generate_name:
+        schedule_auto_name(runtime, app, new_conversation.id, message.id, query, task)
     return Generation(ctx, app.mode, channel)

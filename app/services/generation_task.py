@@ -8,6 +8,7 @@ from app.core.runtime import Runtime
 from app.engine.channel import EventChannel
 from app.engine.classic_runner import ClassicJob, RunResult, run_classic
 from app.engine.events import Event, MessageStreamContext
+from app.engine.tts import TtsPublisher, start_tts
 from app.gateway.types import GatewayError, ProviderNotInitialized, UpstreamRateLimited
 from app.services.generation_records import fail_message, finish_message
 
@@ -32,19 +33,26 @@ async def run_generation(
     ctx: MessageStreamContext,
     channel: EventChannel,
     stop: asyncio.Event,
+    speak: bool = True,
 ) -> None:
     terminal: Event | None = None
+    # Auto-play text to speech (app/engine/tts.py): watches the answer, adds audio events.
+    tts = _start_tts(runtime, job, ctx, channel) if speak else None
+    emit = channel.emit if tts is None else tts.watching(channel.emit)
     try:
         result = await run_classic(
             job,
             runtime.gateway,
             ctx,
-            channel.emit,
+            emit,
             stop,
             runtime.settings.app_max_execution_time,
         )
         terminal = await _store(ctx, result)
     except asyncio.CancelledError:
+        if tts is not None:
+            tts.abort()
+            tts = None
         await fail_message(ctx.message_id, "The generation was cancelled at shutdown.")
         raise
     except Exception:
@@ -61,7 +69,18 @@ async def run_generation(
             logger.warning("could not release task %s", ctx.task_id, exc_info=True)
         if terminal is not None:
             channel.emit(terminal)
-        channel.close()
+        try:
+            if tts is not None:  # audio may follow message_end: the stream stays open
+                await tts.finish(speak_rest=terminal is not None and terminal["event"] != "error")
+        finally:
+            channel.close()
+
+
+def _start_tts(
+    runtime: Runtime, job: ClassicJob, ctx: MessageStreamContext, channel: EventChannel
+) -> TtsPublisher | None:
+    timeout = runtime.settings.tts_auto_play_timeout
+    return start_tts(runtime.gateway, job.config.raw, ctx, channel.emit, timeout)
 
 
 async def _store(ctx: MessageStreamContext, result: RunResult) -> Event:

@@ -7,8 +7,9 @@ from app.core.db import session_scope
 from app.core.errors import NotFound
 from app.models import Message
 from app.schemas.conversation import MessageItem, MessagePage
-from app.services import end_users
+from app.services import end_users, feedback
 from app.services.conversations import get_owned
+from app.services.files_messages import message_files_for
 
 
 async def list_page(
@@ -32,4 +33,10 @@ async def list_page(
     has_more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
-    return MessagePage(limit=limit, has_more=has_more, data=[MessageItem.of(r) for r in rows])
+    ratings = await feedback.ratings_for(end_user.id, [r.id for r in rows])
+    data = [MessageItem.of(r, {"rating": ratings[r.id]} if r.id in ratings else None) for r in rows]
+    # message_files for the whole page in one query.
+    files = await message_files_for([r.id for r in rows])
+    for item in data:
+        item.message_files = files.get(item.id, [])
+    return MessagePage(limit=limit, has_more=has_more, data=data)

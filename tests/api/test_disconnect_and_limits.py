@@ -40,7 +40,13 @@ async def _wait_for_answer(
 async def _open_stream(
     client: httpx.AsyncClient, key: str, user: str
 ) -> tuple[httpx.Response, AsyncIterator[str], dict[str, object]]:
-    body = {"inputs": {}, "query": "q", "response_mode": "streaming", "user": user}
+    body = {
+        "auto_generate_name": False,
+        "inputs": {},
+        "query": "q",
+        "response_mode": "streaming",
+        "user": user,
+    }
     request = client.build_request("POST", "/v1/chat-messages", json=body, headers=auth(key))
     response = await client.send(request, stream=True)
     assert response.status_code == 200
@@ -73,7 +79,13 @@ async def test_disconnect_before_first_token(
     upstream.behaviour.first_delay = 0.5
     upstream.behaviour.chunks = ["late ", "answer"]
     _, key = await make_app(chat_dsl(**OPENAI))
-    body = {"inputs": {}, "query": "q", "response_mode": "streaming", "user": "early-leaver"}
+    body = {
+        "auto_generate_name": False,
+        "inputs": {},
+        "query": "q",
+        "response_mode": "streaming",
+        "user": "early-leaver",
+    }
     request = client.build_request("POST", "/v1/chat-messages", json=body, headers=auth(key))
     response = await client.send(request, stream=True)
     await response.aclose()
@@ -90,7 +102,7 @@ async def test_active_request_limit_released_on_every_ending(
     upstream.behaviour.n_chunks = 100
     upstream.behaviour.delay = 0.02
     _, key = await make_app(_limited_dsl(1))
-    body = {"inputs": {}, "query": "q", "user": "busy"}
+    body = {"auto_generate_name": False, "inputs": {}, "query": "q", "user": "busy"}
 
     # Held by a running stream: a second request is refused.
     response, lines, first = await _open_stream(client, key, "busy")

@@ -15,7 +15,13 @@ async def test_litellm_backend_streams_and_maps_errors(
     monkeypatch.setenv("VLLM_API_KEY", "sk-vllm-secret-987654321")
     upstream.behaviour.chunks = ["Hello", " from", " litellm"]
     _, key = await make_app(chat_dsl(provider="langgenius/vllm/vllm", model="my-model"))
-    body = {"inputs": {}, "query": "hi", "response_mode": "streaming", "user": "lite"}
+    body = {
+        "auto_generate_name": False,
+        "inputs": {},
+        "query": "hi",
+        "response_mode": "streaming",
+        "user": "lite",
+    }
     async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
         raw, events = await read_stream(resp)
     assert events[-1]["event"] == "message_end", raw

@@ -292,7 +292,13 @@ async def test_conversation_listed_while_first_answer_streams(
     upstream.behaviour.n_chunks = 40
     upstream.behaviour.delay = 0.05
     _, key = await make_app(chat_dsl(provider="openai", model="gpt-4o-mini"))
-    body = {"inputs": {}, "query": "slow", "response_mode": "streaming", "user": "live-u"}
+    body = {
+        "auto_generate_name": False,
+        "inputs": {},
+        "query": "slow",
+        "response_mode": "streaming",
+        "user": "live-u",
+    }
     async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
         lines = resp.aiter_lines()
         first: dict[str, Any] | None = None

@@ -37,7 +37,12 @@ async def _chat(
     conversation_id: str | None = None,
     inputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"inputs": inputs or {}, "query": query, "user": user}
+    body: dict[str, Any] = {
+        "auto_generate_name": False,
+        "inputs": inputs or {},
+        "query": query,
+        "user": user,
+    }
     if conversation_id:
         body["conversation_id"] = conversation_id
     resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))

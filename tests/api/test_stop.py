@@ -42,7 +42,13 @@ async def test_owner_stops_stream_partial_answer_saved(
     upstream.behaviour.n_chunks = 200
     upstream.behaviour.delay = 0.02
     _, key = await make_app(chat_dsl(**OPENAI))
-    body = {"inputs": {}, "query": "long", "response_mode": "streaming", "user": "owner"}
+    body = {
+        "auto_generate_name": False,
+        "inputs": {},
+        "query": "long",
+        "response_mode": "streaming",
+        "user": "owner",
+    }
     async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
         lines = resp.aiter_lines()
         first = await _first_event(lines)
@@ -74,7 +80,13 @@ async def test_stop_by_another_user_is_ignored(
     upstream.behaviour.n_chunks = 15
     upstream.behaviour.delay = 0.03
     _, key = await make_app(chat_dsl(**OPENAI))
-    body = {"inputs": {}, "query": "q", "response_mode": "streaming", "user": "alice"}
+    body = {
+        "auto_generate_name": False,
+        "inputs": {},
+        "query": "q",
+        "response_mode": "streaming",
+        "user": "alice",
+    }
     async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
         lines = resp.aiter_lines()
         first = await _first_event(lines)

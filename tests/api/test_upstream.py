@@ -40,14 +40,14 @@ def _upstream_prompt_words(request: dict[str, Any]) -> int:
 async def _stream(
     client: httpx.AsyncClient, key: str, body: dict[str, Any]
 ) -> tuple[httpx.Response, str, list[dict[str, Any]]]:
-    body = {"inputs": {}, "response_mode": "streaming", **body}
+    body = {"auto_generate_name": False, "inputs": {}, "response_mode": "streaming", **body}
     async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
         raw, events = await read_stream(resp)
     return resp, raw, [e for e in events if e["event"] != "ping"]
 
 
 async def _blocking(client: httpx.AsyncClient, key: str, body: dict[str, Any]) -> httpx.Response:
-    body = {"inputs": {}, "response_mode": "blocking", **body}
+    body = {"auto_generate_name": False, "inputs": {}, "response_mode": "blocking", **body}
     return await client.post("/v1/chat-messages", json=body, headers=auth(key))
 
 
@@ -178,7 +178,13 @@ async def test_missing_api_key_is_provider_not_initialize_before_anything(
     monkeypatch.delenv("OPENAI_API_KEY")
     _, key = await make_app(chat_dsl(provider="langgenius/openai/openai", model="gpt-4o-mini"))
     for mode in ("blocking", "streaming"):
-        body = {"inputs": {}, "query": "hi", "user": "nokey-u", "response_mode": mode}
+        body = {
+            "auto_generate_name": False,
+            "inputs": {},
+            "query": "hi",
+            "user": "nokey-u",
+            "response_mode": mode,
+        }
         resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
         assert resp.status_code == 400, (mode, resp.text)
         assert resp.headers["content-type"].startswith("application/json"), mode

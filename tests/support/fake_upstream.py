@@ -8,6 +8,10 @@ In-process use (tests)::
         upstream.behaviour.n_chunks = 3
         ...  # point the code under test at upstream.base_url
 
+Audio (see tests/support/fake_audio.py): ``POST /v1/audio/transcriptions`` answers a
+transcript derived from the upload, ``POST /v1/audio/speech`` streams deterministic bytes;
+both are recorded in ``requests`` and follow ``audio_status`` / ``audio_delay``.
+
 As a process (benchmark)::
 
     python -m tests.support.fake_upstream --port 18080 --n-chunks 200 --delay 0.01
@@ -33,6 +37,8 @@ import uuid
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
+
+from tests.support import fake_audio
 
 logger = logging.getLogger(__name__)
 _MAX_HEADER_BYTES = 64 * 1024
@@ -60,6 +66,7 @@ _ERROR_KINDS: dict[int, tuple[str, str | None]] = {
 }
 _COMPLETION_PATHS = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions")
 _MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo-instruct")
+_AUDIO_PATHS = fake_audio.TRANSCRIPTION_PATHS + fake_audio.SPEECH_PATHS
 
 
 @dataclass
@@ -73,6 +80,8 @@ class UpstreamBehaviour:
     status: int = 200  # non-200 => OpenAI error body with this status
     include_usage: bool = True  # honour stream_options.include_usage
     fail_after: int | None = None  # abort the connection after N content chunks
+    audio_status: int = 200  # non-200 => audio endpoints answer an OpenAI error body
+    audio_delay: float = 0.0  # seconds before an audio answer (and between speech chunks)
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -278,6 +287,8 @@ class _Connection(asyncio.Protocol):
             self._send_json(200, self.server._control(request), keep_alive)
         elif request.method == "POST" and request.path.rstrip("/") in _COMPLETION_PATHS:
             await self._completion(request, keep_alive)
+        elif request.method == "POST" and request.path.rstrip("/") in _AUDIO_PATHS:
+            await self._audio(request, keep_alive)
         else:
             message = f"Unknown request URL: {request.method} {request.path}"
             self._send_json(404, _error_body(404, message) | {"_fake": True}, keep_alive)
@@ -344,6 +355,47 @@ class _Connection(asyncio.Protocol):
         payload["usage"] = _usage(prompt_tokens, len(pieces))
         payload["system_fingerprint"] = "fp_fake"
         self._send_json(200, payload, keep_alive)
+
+    async def _audio(self, request: _Request, keep_alive: bool) -> None:
+        behaviour = self.server.behaviour
+        speech = request.path.rstrip("/") in fake_audio.SPEECH_PATHS
+        if speech:
+            try:
+                body = json.loads(request.body or b"{}")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                self._send_json(400, _error_body(400, "Invalid JSON body"), keep_alive)
+                return
+            self.server.requests.append(
+                body | {"_path": request.path, "_headers": dict(request.headers)}
+            )
+        else:
+            record = fake_audio.transcription_record(request.path, request.headers, request.body)
+            self.server.requests.append(record)
+        delay = behaviour.audio_delay
+        if delay > 0 and not await self._wait(self.loop.time() + delay):
+            return
+        if behaviour.audio_status != 200:
+            self._send_json(behaviour.audio_status, _error_body(behaviour.audio_status), keep_alive)
+            return
+        if not speech:
+            if "file" not in record:
+                self._send_json(400, _error_body(400, "No file part"), keep_alive)
+                return
+            text = fake_audio.transcript_for(record["_content"], record["file"]["content_type"])
+            self._send_json(200, {"text": text}, keep_alive)
+            return
+        audio = fake_audio.speech_bytes(str(body.get("input", "")), str(body.get("voice", "")))
+        headers = [("content-type", "audio/mpeg"), ("transfer-encoding", "chunked")]
+        self._write(self._head(200, headers, keep_alive))
+        step = fake_audio.SPEECH_CHUNK
+        for start in range(0, len(audio), step):
+            if start and delay > 0 and not await self._wait(self.loop.time() + delay):
+                return
+            piece = audio[start : start + step]
+            self._write(b"%x\r\n%b\r\n" % (len(piece), piece))
+        self._write(b"0\r\n\r\n")
 
     async def _stream(
         self,

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import AppDep
+from app.api.deps import AppDep, RuntimeDep
 from app.services import app_info
 
 router = APIRouter(tags=["app"])
@@ -16,8 +16,8 @@ async def get_info(app: AppDep) -> dict[str, Any]:
 
 
 @router.get("/parameters")
-async def get_parameters(app: AppDep) -> dict[str, Any]:
-    return app_info.parameters(app)
+async def get_parameters(app: AppDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return app_info.parameters(app, runtime.settings)
 
 
 @router.get("/meta")

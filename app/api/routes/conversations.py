@@ -1,15 +1,24 @@
-"""`GET /v1/conversations` and `GET /v1/messages` (chat-family apps only)."""
+"""Conversations of the calling end user: list, rename, delete, variables; and the message
+history (chat-family apps only)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
-from app.api.deps import AppDep
+from app.api.body import parse_model, read_json
+from app.api.deps import AppDep, RuntimeDep
+from app.api.params import check_chat_family, optional_json, path_uuid, user_of
 from app.core.errors import InvalidParam
 from app.schemas.common import optional_uuid
-from app.schemas.conversation import ConversationPage, MessagePage
-from app.services import conversations, messages
-from app.services.generation import check_mode
+from app.schemas.conversation import ConversationItem, ConversationPage, MessagePage, RenamePayload
+from app.schemas.conversation_variable import (
+    ConversationVariableItem,
+    ConversationVariablePage,
+    ConversationVariablesQuery,
+    ConversationVariableUpdatePayload,
+)
+from app.services import conversation_naming, conversation_variables, conversations, messages
 
 router = APIRouter(tags=["conversations"])
 
@@ -32,9 +41,73 @@ async def list_conversations(
     limit: Limit = 20,
     sort_by: SortBy = "-updated_at",
 ) -> ConversationPage:
-    check_mode(app, "chat")
+    check_chat_family(app)
     cursor = _uuid_or_none(last_id, "last_id")
     return await conversations.list_page(app.id, user, cursor, limit, sort_by)
+
+
+@router.post("/conversations/{conversation_id}/name")
+async def rename_conversation(
+    conversation_id: str, request: Request, app: AppDep, runtime: RuntimeDep
+) -> ConversationItem:
+    conversation_id = path_uuid(conversation_id)
+    data = await read_json(request)
+    user = user_of(data)
+    check_chat_family(app)
+    payload = parse_model(RenamePayload, data)
+    if payload.auto_generate:
+        renamed = await conversation_naming.auto_generate(runtime, app, user, conversation_id)
+        return ConversationItem.of(renamed)
+    if payload.name is None or not payload.name.strip():
+        raise InvalidParam("name is required when auto_generate is false")
+    return ConversationItem.of(
+        await conversations.rename(app.id, user, conversation_id, payload.name)
+    )
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def delete_conversation(conversation_id: str, request: Request, app: AppDep) -> Response:
+    conversation_id = path_uuid(conversation_id)
+    user = user_of(await optional_json(request))
+    check_chat_family(app)
+    await conversations.delete_owned(app.id, user, conversation_id)
+    return Response(status_code=204)
+
+
+@router.get("/conversations/{conversation_id}/variables")
+async def list_variables(
+    conversation_id: str,
+    app: AppDep,
+    user: str | None = None,
+    last_id: str | None = None,
+    limit: str | None = None,
+    variable_name: str | None = None,
+) -> ConversationVariablePage:
+    conversation_id = path_uuid(conversation_id)
+    check_chat_family(app)
+    raw: dict[str, Any] = {"last_id": last_id, "variable_name": variable_name}
+    if limit is not None:
+        raw["limit"] = limit
+    query = parse_model(ConversationVariablesQuery, raw)
+    cursor = _uuid_or_none(query.last_id, "last_id")
+    return await conversation_variables.list_page(
+        app.id, user, conversation_id, cursor, query.limit, query.variable_name
+    )
+
+
+@router.put("/conversations/{conversation_id}/variables/{variable_id}")
+async def update_variable(
+    conversation_id: str, variable_id: str, request: Request, app: AppDep
+) -> ConversationVariableItem:
+    conversation_id = path_uuid(conversation_id)
+    variable_id = path_uuid(variable_id)
+    data = await read_json(request)
+    user = user_of(data)
+    check_chat_family(app)
+    payload = parse_model(ConversationVariableUpdatePayload, data)
+    return await conversation_variables.update(
+        app.id, user, conversation_id, variable_id, payload.value
+    )
 
 
 @router.get("/messages")
@@ -45,7 +118,7 @@ async def list_messages(
     first_id: str | None = None,
     limit: Limit = 20,
 ) -> MessagePage:
-    check_mode(app, "chat")
+    check_chat_family(app)
     conversation = _uuid_or_none(conversation_id, "conversation_id")
     cursor = _uuid_or_none(first_id, "first_id")
     return await messages.list_page(app.id, user, conversation or "", cursor, limit)

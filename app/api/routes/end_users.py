@@ -1,5 +1,16 @@
-"""Service API routes for this area (issue 3; filled in as the area lands)."""
+"""`GET /v1/end-users/{end_user_id}`: an end user of the calling app."""
 
 from fastapi import APIRouter
 
+from app.api.deps import AppDep
+from app.api.params import path_uuid
+from app.schemas.end_user import EndUserDetail
+from app.services import end_user_details
+
 router = APIRouter(tags=["end_users"])
+
+
+@router.get("/end-users/{end_user_id}")
+async def get_end_user(end_user_id: str, app: AppDep) -> EndUserDetail:
+    end_user = await end_user_details.get_for_app(app.id, path_uuid(end_user_id))
+    return EndUserDetail.of(end_user)

@@ -1,5 +1,41 @@
-"""Service API routes for this area (issue 3; filled in as the area lands)."""
+"""`POST /v1/files/upload` and `GET /v1/files/{file_id}/preview`."""
 
-from fastapi import APIRouter
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.api.deps import AppDep, RuntimeDep
+from app.core.errors import NotFound
+from app.schemas.files import UploadedFile
+from app.services import files_preview, files_upload
+from app.services.files_signing import signed_url
 
 router = APIRouter(tags=["files"])
+TRUE_VALUES = ("true", "1", "yes", "on")
+
+
+@router.post("/files/upload", status_code=201)
+async def upload_file(request: Request, app: AppDep, runtime: RuntimeDep) -> JSONResponse:
+    settings = runtime.settings
+    content_type = request.headers.get("content-type", "")
+    row = await files_upload.upload(app, request.stream(), content_type, settings)
+    body = UploadedFile.of(row, signed_url(settings, row.id))
+    return JSONResponse(body.model_dump(), status_code=201)
+
+
+@router.get("/files/{file_id}/preview")
+async def preview_file(
+    file_id: str,
+    app: AppDep,
+    runtime: RuntimeDep,
+    as_attachment: str | None = None,
+    user: str | None = None,
+) -> StreamingResponse:
+    try:
+        file_id = str(uuid.UUID(file_id))
+    except ValueError:
+        raise NotFound() from None  # Dify's <uuid:...> route does not match
+    attachment = (as_attachment or "").strip().lower() in TRUE_VALUES
+    body = await files_preview.preview(runtime.settings, app.id, file_id, attachment)
+    return StreamingResponse(body.chunks, media_type=body.media_type, headers=body.headers)

@@ -1,0 +1,87 @@
+"""Audio on OpenAI-compatible providers, straight over httpx (shares the fast path's client):
+`POST {base}/audio/transcriptions` (multipart) and `POST {base}/audio/speech` (streamed)."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+
+from app.gateway.audio_types import AudioUpload
+from app.gateway.openai_compat import get_client
+from app.gateway.providers import ResolvedProvider
+from app.gateway.redact import redact
+from app.gateway.types import GatewayError, UpstreamError, UpstreamRateLimited
+
+
+def _headers(provider: ResolvedProvider) -> dict[str, str]:
+    if provider.api_key:
+        return {"Authorization": f"Bearer {provider.api_key}"}
+    return {}
+
+
+def _url(provider: ResolvedProvider, path: str) -> str:
+    return (provider.base_url or "").rstrip("/") + path
+
+
+def _failure(provider: ResolvedProvider, status: int, raw: bytes) -> GatewayError:
+    detail = raw.decode("utf-8", "replace")[:500]
+    try:
+        payload = orjson.loads(raw)
+        error = payload.get("error", payload) if isinstance(payload, dict) else payload
+        if isinstance(error, dict):
+            detail = str(error.get("message") or error)
+    except orjson.JSONDecodeError:
+        pass
+    text = redact(f"[{provider.id}] Error code: {status} - {detail}", (provider.api_key,))
+    return UpstreamRateLimited(text) if status == 429 else UpstreamError(text)
+
+
+def _connection_error(provider: ResolvedProvider, exc: Exception) -> UpstreamError:
+    text = f"[{provider.id}] Connection error: {type(exc).__name__}"
+    return UpstreamError(redact(text, (provider.api_key,)))
+
+
+async def transcribe(
+    provider: ResolvedProvider, model: str, upload: AudioUpload, timeout: float
+) -> str:
+    data: dict[str, Any] = {"model": model}
+    files = {"file": (upload.filename, upload.content, upload.content_type)}
+    client = get_client(timeout)
+    try:
+        resp = await client.post(
+            _url(provider, "/audio/transcriptions"),
+            data=data,
+            files=files,
+            headers=_headers(provider),
+        )
+    except httpx.HTTPError as exc:
+        raise _connection_error(provider, exc) from None
+    if resp.status_code != 200:
+        raise _failure(provider, resp.status_code, resp.content)
+    try:
+        payload = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(f"[{provider.id}] Malformed transcription response") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+        raise UpstreamError(f"[{provider.id}] Malformed transcription response")
+    return str(payload["text"])
+
+
+async def speech(
+    provider: ResolvedProvider, model: str, text: str, voice: str, timeout: float
+) -> AsyncIterator[bytes]:
+    body = {"model": model, "input": text, "voice": voice, "response_format": "mp3"}
+    headers = _headers(provider) | {"Content-Type": "application/json"}
+    client = get_client(timeout)
+    try:
+        async with client.stream(
+            "POST", _url(provider, "/audio/speech"), content=orjson.dumps(body), headers=headers
+        ) as resp:
+            if resp.status_code != 200:
+                raise _failure(provider, resp.status_code, await resp.aread())
+            async for chunk in resp.aiter_bytes():
+                if chunk:
+                    yield chunk
+    except httpx.HTTPError as exc:
+        raise _connection_error(provider, exc) from None

@@ -1,0 +1,1 @@
+"""Outbound HTTP that a client can steer (remote files): guarded against SSRF."""

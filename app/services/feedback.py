@@ -1,0 +1,99 @@
+"""Likes and dislikes of end users on their messages, and the app's feedback list."""
+
+from sqlmodel import col, select
+
+from app.core.db import session_scope
+from app.core.errors import InvalidParam, NotFound
+from app.models import Conversation, Message, MessageFeedback
+from app.models.base import utcnow
+from app.schemas.feedback import FeedbackItem, FeedbackList
+from app.services import end_users
+
+MESSAGE_NOT_EXISTS = "Message Not Exists."
+USER_SOURCE = "user"
+
+
+async def owned_message(app_id: str, user: str | None, message_id: str) -> Message:
+    """A message of this app asked through the Service API by this end user (else 404)."""
+    end_user = await end_users.find(app_id, user)
+    if end_user is None:
+        raise NotFound(MESSAGE_NOT_EXISTS)
+    async with session_scope() as session:
+        statement = (
+            select(Message)
+            .join(Conversation, col(Conversation.id) == col(Message.conversation_id))
+            .where(
+                Message.id == message_id,
+                Message.app_id == app_id,
+                Message.from_source == "api",
+                Message.from_end_user_id == end_user.id,
+                col(Conversation.is_deleted).is_(False),
+            )
+        )
+        message = (await session.exec(statement)).first()
+    if message is None:
+        raise NotFound(MESSAGE_NOT_EXISTS)
+    return message
+
+
+async def submit(
+    app_id: str, user: str | None, message_id: str, rating: str | None, content: str | None
+) -> None:
+    """Dify's semantics: a rating creates or overwrites the end user's feedback (content
+    too); no rating revokes it, and revoking nothing is an error."""
+    message = await owned_message(app_id, user, message_id)
+    async with session_scope() as session:
+        statement = select(MessageFeedback).where(
+            MessageFeedback.message_id == message.id,
+            MessageFeedback.from_source == USER_SOURCE,
+            MessageFeedback.from_end_user_id == message.from_end_user_id,
+        )
+        feedback = (await session.exec(statement)).first()
+        if not rating:
+            if feedback is None:
+                raise InvalidParam("rating cannot be None when feedback not exists")
+            await session.delete(feedback)
+            return
+        if feedback is None:
+            feedback = MessageFeedback(
+                app_id=app_id,
+                conversation_id=message.conversation_id,
+                message_id=message.id,
+                rating=rating,
+                content=content,
+                from_source=USER_SOURCE,
+                from_end_user_id=message.from_end_user_id,
+            )
+        else:
+            feedback.rating = rating
+            feedback.content = content
+            feedback.updated_at = utcnow()
+        session.add(feedback)
+
+
+async def ratings_for(end_user_id: str, message_ids: list[str]) -> dict[str, str]:
+    """The end user's rating of each listed message, in one query."""
+    if not message_ids:
+        return {}
+    async with session_scope() as session:
+        statement = select(MessageFeedback.message_id, MessageFeedback.rating).where(
+            col(MessageFeedback.message_id).in_(message_ids),
+            MessageFeedback.from_source == USER_SOURCE,
+            MessageFeedback.from_end_user_id == end_user_id,
+        )
+        rows = (await session.exec(statement)).all()
+    return {str(message_id): str(rating) for message_id, rating in rows}
+
+
+async def app_feedbacks(app_id: str, page: int, limit: int) -> FeedbackList:
+    """Every feedback of the app (user and admin), newest first, offset-paged."""
+    async with session_scope() as session:
+        statement = (
+            select(MessageFeedback)
+            .where(MessageFeedback.app_id == app_id)
+            .order_by(col(MessageFeedback.created_at).desc(), col(MessageFeedback.id).desc())
+            .offset((page - 1) * limit)
+            .limit(limit)
+        )
+        rows = (await session.exec(statement)).all()
+    return FeedbackList(data=[FeedbackItem.of(row) for row in rows])
