@@ -8,10 +8,10 @@ import httpx
 import orjson
 
 from app.gateway.audio_types import AudioUpload
-from app.gateway.openai_compat import get_client
+from app.gateway.openai_compat import get_client, upstream_failure
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
-from app.gateway.types import GatewayError, UpstreamError, UpstreamRateLimited
+from app.gateway.types import UpstreamError
 
 
 def _headers(provider: ResolvedProvider) -> dict[str, str]:
@@ -22,19 +22,6 @@ def _headers(provider: ResolvedProvider) -> dict[str, str]:
 
 def _url(provider: ResolvedProvider, path: str) -> str:
     return (provider.base_url or "").rstrip("/") + path
-
-
-def _failure(provider: ResolvedProvider, status: int, raw: bytes) -> GatewayError:
-    detail = raw.decode("utf-8", "replace")[:500]
-    try:
-        payload = orjson.loads(raw)
-        error = payload.get("error", payload) if isinstance(payload, dict) else payload
-        if isinstance(error, dict):
-            detail = str(error.get("message") or error)
-    except orjson.JSONDecodeError:
-        pass
-    text = redact(f"[{provider.id}] Error code: {status} - {detail}", (provider.api_key,))
-    return UpstreamRateLimited(text) if status == 429 else UpstreamError(text)
 
 
 def _connection_error(provider: ResolvedProvider, exc: Exception) -> UpstreamError:
@@ -58,7 +45,7 @@ async def transcribe(
     except httpx.HTTPError as exc:
         raise _connection_error(provider, exc) from None
     if resp.status_code != 200:
-        raise _failure(provider, resp.status_code, resp.content)
+        raise upstream_failure(provider, resp.status_code, resp.content)
     try:
         payload = orjson.loads(resp.content)
     except orjson.JSONDecodeError:
@@ -79,7 +66,7 @@ async def speech(
             "POST", _url(provider, "/audio/speech"), content=orjson.dumps(body), headers=headers
         ) as resp:
             if resp.status_code != 200:
-                raise _failure(provider, resp.status_code, await resp.aread())
+                raise upstream_failure(provider, resp.status_code, await resp.aread())
             async for chunk in resp.aiter_bytes():
                 if chunk:
                     yield chunk

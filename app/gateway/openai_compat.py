@@ -13,6 +13,7 @@ import orjson
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
 from app.gateway.types import (
+    GatewayError,
     ModelRequest,
     UpstreamError,
     UpstreamRateLimited,
@@ -65,7 +66,8 @@ def _body(request: ModelRequest) -> tuple[str, dict[str, Any]]:
     return "/chat/completions", body
 
 
-def _error_text(provider: ResolvedProvider, status: int, raw: bytes) -> str:
+def upstream_failure(provider: ResolvedProvider, status: int, raw: bytes) -> GatewayError:
+    """A non-200 answer from an OpenAI-compatible endpoint, as a redacted gateway error."""
     detail = raw.decode("utf-8", "replace")[:500]
     try:
         payload = orjson.loads(raw)
@@ -74,8 +76,8 @@ def _error_text(provider: ResolvedProvider, status: int, raw: bytes) -> str:
             detail = str(error.get("message") or error)
     except orjson.JSONDecodeError:
         pass
-    text = f"[{provider.id}] Error code: {status} - {detail}"
-    return redact(text, (provider.api_key,))
+    text = redact(f"[{provider.id}] Error code: {status} - {detail}", (provider.api_key,))
+    return UpstreamRateLimited(text) if status == 429 else UpstreamError(text)
 
 
 async def stream(
@@ -90,11 +92,7 @@ async def stream(
     try:
         async with client.stream("POST", url, content=orjson.dumps(body), headers=headers) as resp:
             if resp.status_code != 200:
-                raw = await resp.aread()
-                text = _error_text(provider, resp.status_code, raw)
-                if resp.status_code == 429:
-                    raise UpstreamRateLimited(text)
-                raise UpstreamError(text)
+                raise upstream_failure(provider, resp.status_code, await resp.aread())
             chat = request.mode != "completion"
             async for line in resp.aiter_lines():
                 if not line.startswith("data:"):
