@@ -8,6 +8,7 @@ is rejected mid-way sends nothing, so no partial object can exist under the key.
 
 import asyncio
 import hashlib
+import re
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import IO
@@ -19,6 +20,8 @@ from app.storage.base import CHUNK_SIZE, ObjectNotFound, StorageError, check_key
 from app.storage.sigv4 import EMPTY_SHA256, amz_date, authorization
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+ERROR_BODY_LIMIT = 4096
+_ERROR_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
 
 
 class S3Storage:
@@ -96,9 +99,9 @@ class S3Storage:
             response = await self._send(
                 "PUT", key, digest.hexdigest(), content=_read_spool(spool), size=size
             )
+            if response.status_code != 200:
+                raise await _failure("PUT", response)
             await response.aclose()
-        if response.status_code != 200:
-            raise StorageError(f"S3 PUT answered HTTP {response.status_code}")
         return size
 
     async def open(self, key: str) -> AsyncIterator[bytes]:
@@ -107,23 +110,22 @@ class S3Storage:
             await response.aclose()
             raise ObjectNotFound(key)
         if response.status_code != 200:
-            await response.aclose()
-            raise StorageError(f"S3 GET answered HTTP {response.status_code}")
+            raise await _failure("GET", response)
         return _body(response)
 
     async def delete(self, key: str) -> None:
         response = await self._send("DELETE", key)
-        await response.aclose()
         if response.status_code not in (200, 204, 404):
-            raise StorageError(f"S3 DELETE answered HTTP {response.status_code}")
+            raise await _failure("DELETE", response)
+        await response.aclose()
 
     async def size(self, key: str) -> int:
         response = await self._send("HEAD", key)
+        if response.status_code not in (200, 404):
+            raise await _failure("HEAD", response)
         await response.aclose()
         if response.status_code == 404:
             raise ObjectNotFound(key)
-        if response.status_code != 200:
-            raise StorageError(f"S3 HEAD answered HTTP {response.status_code}")
         return int(response.headers.get("content-length", "0"))
 
     async def aclose(self) -> None:
@@ -133,6 +135,24 @@ class S3Storage:
 async def _read_spool(spool: IO[bytes]) -> AsyncIterator[bytes]:
     while chunk := await asyncio.to_thread(spool.read, CHUNK_SIZE):
         yield chunk
+
+
+async def _failure(method: str, response: httpx.Response) -> StorageError:
+    """The error for a non-success answer, naming S3's error code (e.g. SignatureDoesNotMatch)
+    when the start of the body has one; closes the response."""
+    head = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            head += chunk
+            if len(head) >= ERROR_BODY_LIMIT:
+                break
+    except (httpx.HTTPError, httpx.StreamError):
+        pass
+    finally:
+        await response.aclose()
+    code = _ERROR_CODE.search(head[:ERROR_BODY_LIMIT])
+    detail = f" ({code.group(1).decode()})" if code else ""
+    return StorageError(f"S3 {method} answered HTTP {response.status_code}{detail}")
 
 
 async def _body(response: httpx.Response) -> AsyncIterator[bytes]:
