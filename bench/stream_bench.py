@@ -41,6 +41,7 @@ PY = sys.executable
 KILN = str(Path(sys.executable).with_name("kiln"))
 TICKS = os.sysconf("SC_CLK_TCK")
 HISTORY_MARK = "<!-- history: one row per run, kept across runs -->"
+KEPT_START, KEPT_END = "<!-- annotation-bench:start -->", "<!-- annotation-bench:end -->"
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -527,8 +528,12 @@ def revision() -> str:
 
 def write_results(b: Bench, sections: list[tuple[str, str]], command: str, when: str) -> None:
     history: list[str] = []
+    kept: list[str] = []  # other benchmarks' marked blocks (bench/annotation_bench.py)
     if b.args.results.exists():
         old = b.args.results.read_text()
+        if KEPT_START in old and KEPT_END in old:
+            block = old.split(KEPT_START, 1)[1].split(KEPT_END, 1)[0]
+            kept = [KEPT_START + block + KEPT_END, ""]
         if HISTORY_MARK in old:
             history = [ln for ln in old.split(HISTORY_MARK, 1)[1].splitlines() if ln.strip()][2:]
     cpu, ttfe = b.results.get("cpu"), b.results.get("ttfe")
@@ -563,7 +568,7 @@ def write_results(b: Bench, sections: list[tuple[str, str]], command: str, when:
     for title, text in sections:
         body += [f"## {title}", "", text, ""]
     columns = ["date", "revision", "CPU ratio", "TTFE p50 / p99 ms", "streams held", "command"]
-    body += ["## History", "", HISTORY_MARK, "", table(columns, [])]
+    body += kept + ["## History", "", HISTORY_MARK, "", table(columns, [])]
     b.args.results.write_text("\n".join(body + history) + "\n")
 
 

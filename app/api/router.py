@@ -4,6 +4,7 @@ root."""
 from fastapi import APIRouter
 
 from app.api.routes import (
+    annotations,
     app_info,
     audio,
     chat,
@@ -20,6 +21,7 @@ from app.api.routes import (
 service_api = APIRouter(prefix="/v1")
 for module in (index, chat, completion, conversations, messages, end_users, files, audio, app_info):
     service_api.include_router(module.router)
+service_api.include_router(annotations.router)
 
 root = APIRouter()
 root.include_router(health.router)

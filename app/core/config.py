@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     ssrf_allowed_hosts: str = ""  # comma-separated host names or CIDRs let through the guard
     remote_file_timeout: float = 10.0  # seconds for a whole remote-file fetch
 
+    # Moderation (`sensitive_word_avoidance`; Dify's MODERATION_BUFFER_SIZE and its
+    # workspace OpenAI moderation model; API-based extensions: JSON id -> {api_endpoint,
+    # api_key})
+    moderation_buffer_size: int = 300  # characters between output checks while streaming
+    moderation_model: str = "openai/omni-moderation-latest"
+    moderation_api_extensions: str = ""
+    moderation_api_timeout: float = 60.0  # seconds for one API-extension call
+
     @field_validator("database_url")
     @classmethod
     def _normalize_db(cls, value: str) -> str:

@@ -4,16 +4,19 @@ message events, honouring stop requests and the execution time limit."""
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.engine.app_config import AppConfig
+from app.engine.direct_answer import stream_direct_answer
 from app.engine.events import Event, MessageStreamContext
+from app.engine.moderation.output import OutputGuard
+from app.engine.moderation.runner import REPLACE_REASON, Moderation
 from app.engine.prompt import Turn, build_prompt
 from app.engine.tokens import count_message_tokens, count_tokens
 from app.gateway.gateway import ModelGateway
-from app.gateway.pricing import build_usage, context_size
+from app.gateway.pricing import build_usage, context_size, empty_usage
 from app.gateway.types import GatewayError, ModelRequest, UpstreamError, UsageCount
 
 
@@ -34,6 +37,8 @@ class RunResult:
     model: str
     stopped: bool = False
     error: GatewayError | None = None
+    # Extra message_end metadata (e.g. `annotation_reply` for an annotation answer).
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
@@ -69,6 +74,33 @@ def _fit_max_tokens(job: ClassicJob, request: ModelRequest, context: int) -> Non
         request.params["max_tokens"] = max(context - prompt_tokens, 16)
 
 
+async def _moderate_input(
+    job: ClassicJob,
+    moderation: Moderation,
+    request: ModelRequest,
+    ctx: MessageStreamContext,
+    emit: Callable[[Event], None],
+    stop: asyncio.Event,
+) -> RunResult | None:
+    """Input moderation (Dify runs it after the prompt is sized, before annotation reply and
+    the model): a result when it answers instead of the model, else None (inputs and query
+    possibly overridden in `job`)."""
+    zero = empty_usage()
+    try:
+        decision = await moderation.check_input(job.inputs, job.query)
+    except GatewayError as exc:  # ModerationFailure, or the moderation model failed
+        return RunResult("", zero, request.provider, request.model, error=exc)
+    if decision.preset is None:
+        job.inputs, job.query = decision.inputs, decision.query
+        return None
+    stopped = await stream_direct_answer(decision.preset, ctx, emit, stop)
+    return RunResult(decision.preset, zero, request.provider, request.model, stopped=stopped)
+
+
+# Answers instead of the model when it returns a result (annotation reply).
+EarlyAnswer = Callable[[ClassicJob], Awaitable[RunResult | None]]
+
+
 async def run_classic(
     job: ClassicJob,
     gateway: ModelGateway,
@@ -76,6 +108,8 @@ async def run_classic(
     emit: Callable[[Event], None],
     stop: asyncio.Event,
     max_seconds: float,
+    moderation: Moderation | None = None,
+    answer_early: EarlyAnswer | None = None,
 ) -> RunResult:
     started = time.perf_counter()
     try:
@@ -84,6 +118,42 @@ async def run_classic(
         model = job.config.model
         zero = build_usage(model.provider, model.name, 0, 0, 0.0)
         return RunResult("", zero, model.provider, model.name, error=exc)
+    guard: OutputGuard | None = None
+    if moderation is not None:
+        asked = (job.inputs, job.query)
+        early = await _moderate_input(job, moderation, request, ctx, emit, stop)
+        if early is not None:
+            return early
+        if (job.inputs, job.query) != asked:  # overridden: the prompt changes
+            request = _model_request(job, gateway)
+    # Annotation reply (app/services/annotation_reply.py): after input moderation, before
+    # the model, as Dify orders them; a result means the model is not called.
+    if answer_early is not None:
+        early = await answer_early(job)
+        if early is not None:
+            return early
+    if moderation is not None:
+        guard = moderation.output_guard(
+            lambda text: emit(ctx.message_replace(text, REPLACE_REASON))
+        )
+    try:
+        return await _run_model(job, gateway, request, ctx, emit, stop, max_seconds, guard, started)
+    finally:
+        if guard is not None:
+            guard.close()
+
+
+async def _run_model(
+    job: ClassicJob,
+    gateway: ModelGateway,
+    request: ModelRequest,
+    ctx: MessageStreamContext,
+    emit: Callable[[Event], None],
+    stop: asyncio.Event,
+    max_seconds: float,
+    guard: OutputGuard | None,
+    started: float,
+) -> RunResult:
     parts: list[str] = []
     reported: list[UsageCount] = []
     result = RunResult("", {}, request.provider, request.model)
@@ -94,6 +164,10 @@ async def run_classic(
             async for item in stream:
                 if isinstance(item, str):
                     parts.append(item)
+                    if guard is not None:
+                        if guard.final_output is not None:
+                            break  # output moderation took over the answer
+                        guard.append(item)
                     emit(ctx.message(item))
                 else:
                     reported.append(item)
@@ -108,12 +182,16 @@ async def run_classic(
     # without a per-chunk check on the hot path.
     consumer = asyncio.create_task(consume())
     stop_wait = asyncio.create_task(stop.wait())
+    waits = {consumer, stop_wait}
+    if guard is not None:
+        waits.add(asyncio.create_task(guard.blocked.wait()))
     try:
         done, _ = await asyncio.wait(
-            {consumer, stop_wait}, timeout=max_seconds, return_when=asyncio.FIRST_COMPLETED
+            waits, timeout=max_seconds, return_when=asyncio.FIRST_COMPLETED
         )
     finally:
-        stop_wait.cancel()
+        for waiter in waits - {consumer}:
+            waiter.cancel()
         if not consumer.done():
             consumer.cancel()
     if consumer in done:
@@ -123,11 +201,16 @@ async def run_classic(
         elif error is not None:
             raise error
     else:
-        result.stopped = True
+        result.stopped = guard is None or not guard.blocked.is_set()
         with contextlib.suppress(asyncio.CancelledError, GatewayError):
             await consumer
     result.answer = "".join(parts)
-    counted = reported[-1] if reported and not result.stopped else None
+    replaced = False
+    if guard is not None and result.error is None:
+        final = await guard.finish(result.answer)
+        if final is not None:
+            result.answer, replaced = final, guard.blocked.is_set()
+    counted = reported[-1] if reported and not (result.stopped or replaced) else None
     if counted is None:
         # No report (or a partial answer): count as Dify does on stop.
         counted = UsageCount(count_message_tokens(request.messages), count_tokens(result.answer))

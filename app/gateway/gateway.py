@@ -5,8 +5,10 @@ from dataclasses import replace
 
 from app.core.config import Settings
 from app.gateway import (
+    embeddings,
     litellm_audio,
     litellm_backend,
+    moderation,
     offline,
     offline_audio,
     openai_audio,
@@ -22,6 +24,8 @@ from app.gateway.audio_types import (
 )
 from app.gateway.providers import OFFLINE_PROVIDER, ResolvedProvider, provider_id, resolve
 from app.gateway.types import ModelRequest, ProviderNotInitialized, UsageCount
+
+EMBED_BATCH = 64  # texts per embeddings request
 
 
 class ModelGateway:
@@ -73,6 +77,40 @@ class ModelGateway:
         """The whole answer as one string (titles, suggestions: nothing streams)."""
         parts = [item async for item in self.stream(request) if isinstance(item, str)]
         return "".join(parts)
+
+    # -- embeddings ----------------------------------------------------------------------
+    async def embed(self, provider: str, model: str, texts: list[str]) -> list[list[float]]:
+        """One L2-normalised vector per text (ProviderNotInitialized without credentials)."""
+        if not texts:
+            return []
+        if provider_id(provider) == OFFLINE_PROVIDER:
+            return [embeddings.offline_embed(text) for text in texts]
+        resolved = self._resolve(ModelRequest(provider, model, []))
+        timeout = self._settings.upstream_timeout
+        compatible = resolved.spec.openai_compatible
+        backend = embeddings.openai_embed if compatible else embeddings.litellm_embed
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            vectors += await backend(resolved, model, texts[start : start + EMBED_BATCH], timeout)
+        return [embeddings.normalise(vector) for vector in vectors]
+
+    # -- moderation ----------------------------------------------------------------------
+    async def moderate(self, text: str) -> bool:
+        """Flagged or not, by KILN_MODERATION_MODEL (Dify: the workspace's OpenAI
+        moderation model). The offline provider flags nothing; only OpenAI-compatible
+        providers have a moderation endpoint here."""
+        provider_name, _, model = self._settings.moderation_model.partition("/")
+        if provider_id(provider_name) == OFFLINE_PROVIDER:
+            return False
+        resolved = self._resolve(ModelRequest(provider_name, model, []))
+        if not resolved.spec.openai_compatible:
+            raise ProviderNotInitialized(
+                f"Provider {resolved.id} has no moderation endpoint Kiln can call: set "
+                "KILN_MODERATION_MODEL to an OpenAI-compatible provider."
+            )
+        return await moderation.openai_moderate(
+            resolved, model, text, self._settings.upstream_timeout
+        )
 
     # -- audio ---------------------------------------------------------------------------
     def _audio_provider(self, model: AudioModel) -> ResolvedProvider | None:

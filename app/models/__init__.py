@@ -1,5 +1,11 @@
 """SQLModel tables; importing this package registers them all on the metadata."""
 
+from app.models.annotation import (
+    AnnotationEmbedding,
+    AppAnnotationHitHistory,
+    AppAnnotationSetting,
+    MessageAnnotation,
+)
 from app.models.app import ApiToken, App
 from app.models.conversation import Conversation, Message
 from app.models.conversation_variable import ConversationVariable
@@ -8,12 +14,16 @@ from app.models.feedback import MessageFeedback
 from app.models.file import MessageFile, UploadFile
 
 __all__ = [
+    "AnnotationEmbedding",
     "ApiToken",
     "App",
+    "AppAnnotationHitHistory",
+    "AppAnnotationSetting",
     "Conversation",
     "ConversationVariable",
     "EndUser",
     "Message",
+    "MessageAnnotation",
     "MessageFeedback",
     "MessageFile",
     "UploadFile",

@@ -8,8 +8,11 @@ from app.core.runtime import Runtime
 from app.engine.channel import EventChannel
 from app.engine.classic_runner import ClassicJob, RunResult, run_classic
 from app.engine.events import Event, MessageStreamContext
+from app.engine.moderation.base import ModerationFailure
+from app.engine.moderation.runner import moderation_for
 from app.engine.tts import TtsPublisher, start_tts
 from app.gateway.types import GatewayError, ProviderNotInitialized, UpstreamRateLimited
+from app.services.annotation_reply import answer_from_annotation
 from app.services.generation_records import fail_message, finish_message
 
 logger = logging.getLogger("kiln.generation")
@@ -18,6 +21,8 @@ INTERNAL_ERROR = ("internal_server_error", "Internal Server Error, please contac
 
 
 def _error_triple(exc: GatewayError) -> tuple[str, str, int]:
+    if isinstance(exc, ModerationFailure):  # Dify: a ValueError → invalid_param
+        return "invalid_param", str(exc), 400
     if isinstance(exc, ProviderNotInitialized):
         return "provider_not_initialize", str(exc), 400
     if isinstance(exc, UpstreamRateLimited):
@@ -40,6 +45,8 @@ async def run_generation(
     tts = _start_tts(runtime, job, ctx, channel) if speak else None
     emit = channel.emit if tts is None else tts.watching(channel.emit)
     try:
+        # sensitive_word_avoidance (app/engine/moderation): None when the app has none.
+        moderation = moderation_for(job.config.raw, app_id, runtime.settings, runtime.gateway)
         result = await run_classic(
             job,
             runtime.gateway,
@@ -47,6 +54,9 @@ async def run_generation(
             emit,
             stop,
             runtime.settings.app_max_execution_time,
+            moderation,
+            # Annotation reply (app/services/annotation_reply.py), after input moderation.
+            lambda job_: answer_from_annotation(runtime, app_id, job_, ctx, emit, stop),
         )
         terminal = await _store(ctx, result)
     except asyncio.CancelledError:
@@ -85,7 +95,7 @@ def _start_tts(
 
 async def _store(ctx: MessageStreamContext, result: RunResult) -> Event:
     """Persist the result; return the event that ends the stream."""
-    metadata: Event = {"retriever_resources": [], "usage": result.usage}
+    metadata: Event = {**result.metadata, "retriever_resources": [], "usage": result.usage}
     await finish_message(ctx.message_id, result, metadata)
     logger.info(
         "generation finished task_id=%s message_id=%s stopped=%s error=%s tokens=%s",

@@ -8,9 +8,16 @@ In-process use (tests)::
         upstream.behaviour.n_chunks = 3
         ...  # point the code under test at upstream.base_url
 
+Moderation: ``POST /v1/moderations`` flags every input containing ``MODERATION_MARKER``
+(recorded in ``requests``; a non-200 ``status`` answers an error body).
+
 Audio (see tests/support/fake_audio.py): ``POST /v1/audio/transcriptions`` answers a
 transcript derived from the upload, ``POST /v1/audio/speech`` streams deterministic bytes;
 both are recorded in ``requests`` and follow ``audio_status`` / ``audio_delay``.
+
+Embeddings: ``POST /v1/embeddings`` answers deterministic 64-dimension bag-of-words
+vectors (one per input), recorded in ``requests``, following ``embedding_status`` /
+``embedding_delay``.
 
 As a process (benchmark)::
 
@@ -34,6 +41,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
@@ -67,6 +75,10 @@ _ERROR_KINDS: dict[int, tuple[str, str | None]] = {
 _COMPLETION_PATHS = ("/v1/chat/completions", "/chat/completions", "/v1/completions", "/completions")
 _MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-3.5-turbo-instruct")
 _AUDIO_PATHS = fake_audio.TRANSCRIPTION_PATHS + fake_audio.SPEECH_PATHS
+_EMBEDDING_PATHS = ("/v1/embeddings", "/embeddings")
+_EMBEDDING_DIMENSIONS = 64
+_MODERATION_PATHS = ("/v1/moderations", "/moderations")
+MODERATION_MARKER = "flagme"  # /v1/moderations flags any input containing it (any case)
 
 
 @dataclass
@@ -82,6 +94,8 @@ class UpstreamBehaviour:
     fail_after: int | None = None  # abort the connection after N content chunks
     audio_status: int = 200  # non-200 => audio endpoints answer an OpenAI error body
     audio_delay: float = 0.0  # seconds before an audio answer (and between speech chunks)
+    embedding_status: int = 200  # non-200 => the embeddings endpoint answers an error body
+    embedding_delay: float = 0.0  # seconds before an embeddings answer
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -121,6 +135,14 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
     }
+
+
+def _fake_embedding(text: str) -> list[float]:
+    """Words hashed into buckets (not normalised: the client must normalise)."""
+    vector = [0.0] * _EMBEDDING_DIMENSIONS
+    for word in text.lower().split():
+        vector[zlib.crc32(word.encode()) % _EMBEDDING_DIMENSIONS] += 2.0
+    return vector
 
 
 def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
@@ -289,6 +311,10 @@ class _Connection(asyncio.Protocol):
             await self._completion(request, keep_alive)
         elif request.method == "POST" and request.path.rstrip("/") in _AUDIO_PATHS:
             await self._audio(request, keep_alive)
+        elif request.method == "POST" and request.path.rstrip("/") in _EMBEDDING_PATHS:
+            await self._embeddings(request, keep_alive)
+        elif request.method == "POST" and request.path.rstrip("/") in _MODERATION_PATHS:
+            self._moderation(request, keep_alive)
         else:
             message = f"Unknown request URL: {request.method} {request.path}"
             self._send_json(404, _error_body(404, message) | {"_fake": True}, keep_alive)
@@ -356,6 +382,35 @@ class _Connection(asyncio.Protocol):
         payload["system_fingerprint"] = "fp_fake"
         self._send_json(200, payload, keep_alive)
 
+    async def _embeddings(self, request: _Request, keep_alive: bool) -> None:
+        try:
+            body = json.loads(request.body or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("body is not an object")
+        except ValueError:
+            self._send_json(400, _error_body(400, "Invalid JSON body"), keep_alive)
+            return
+        self.server.requests.append(
+            body | {"_path": request.path, "_headers": dict(request.headers)}
+        )
+        behaviour = self.server.behaviour
+        delay = behaviour.embedding_delay
+        if delay > 0 and not await self._wait(self.loop.time() + delay):
+            return
+        status = behaviour.embedding_status
+        if status != 200:
+            self._send_json(status, _error_body(status), keep_alive)
+            return
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else list(texts or [])
+        data = [
+            {"object": "embedding", "index": i, "embedding": _fake_embedding(str(text))}
+            for i, text in enumerate(texts)
+        ]
+        usage = {"prompt_tokens": _count_words(texts), "total_tokens": _count_words(texts)}
+        payload = {"object": "list", "data": data, "model": body.get("model"), "usage": usage}
+        self._send_json(200, payload, keep_alive)
+
     async def _audio(self, request: _Request, keep_alive: bool) -> None:
         behaviour = self.server.behaviour
         speech = request.path.rstrip("/") in fake_audio.SPEECH_PATHS
@@ -396,6 +451,37 @@ class _Connection(asyncio.Protocol):
             piece = audio[start : start + step]
             self._write(b"%x\r\n%b\r\n" % (len(piece), piece))
         self._write(b"0\r\n\r\n")
+
+    def _moderation(self, request: _Request, keep_alive: bool) -> None:
+        """OpenAI's moderation shape; flagged when the text holds MODERATION_MARKER."""
+        try:
+            body = json.loads(request.body or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("body is not an object")
+        except ValueError:
+            self._send_json(400, _error_body(400, "Invalid JSON body"), keep_alive)
+            return
+        self.server.requests.append(
+            body | {"_path": request.path, "_headers": dict(request.headers)}
+        )
+        status = self.server.behaviour.status
+        if status != 200:
+            self._send_json(status, _error_body(status), keep_alive)
+            return
+        texts = body.get("input")
+        texts = texts if isinstance(texts, list) else [texts]
+        results = []
+        for text in texts:
+            flagged = MODERATION_MARKER in str(text).lower()
+            results.append(
+                {"flagged": flagged, "categories": {"violence": flagged}, "category_scores": {}}
+            )
+        payload = {
+            "id": f"modr-{uuid.uuid4().hex[:24]}",
+            "model": body.get("model"),
+            "results": results,
+        }
+        self._send_json(200, payload, keep_alive)
 
     async def _stream(
         self,
