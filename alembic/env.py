@@ -10,6 +10,7 @@ import app.models  # noqa: F401  (registers the tables)
 from alembic import context
 from app.core.config import get_settings, normalize_database_url
 from app.core.db import create_engine
+from app.models.annotation import in_schema_compare
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -30,6 +31,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=in_schema_compare,
     )
     with context.begin_transaction():
         context.run_migrations()

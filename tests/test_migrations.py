@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers the tables)
 from app.core.config import PROJECT_ROOT
 from app.core.db import create_engine
+from app.models.annotation import in_schema_compare
 from tests.conftest import run_migrations
 
 PG_SERVER = "postgres@127.0.0.1:5432"
@@ -40,7 +41,8 @@ def _snapshot(connection: Connection) -> dict[str, Any]:
         versions = [
             r[0] for r in connection.execute(text("SELECT version_num FROM alembic_version"))
         ]
-    diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    context = MigrationContext.configure(connection, opts={"include_object": in_schema_compare})
+    diff = compare_metadata(context, SQLModel.metadata)
     return {"tables": tables - {"alembic_version"}, "versions": versions, "diff": diff}
 
 

@@ -8,6 +8,17 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import id_field, utcnow
 
+# Added by migration 0003 only where pgvector is installable; not part of the models.
+OPTIONAL_COLUMNS = {("annotation_embeddings", "embedding")}
+
+
+def in_schema_compare(
+    obj: object, name: str | None, type_: str, reflected: bool, _: object
+) -> bool:
+    """Alembic `include_object`: leave the optional pgvector column out of comparisons."""
+    table = getattr(getattr(obj, "table", None), "name", None)
+    return not (type_ == "column" and reflected and (table, name) in OPTIONAL_COLUMNS)
+
 
 class MessageAnnotation(SQLModel, table=True):
     __tablename__ = "message_annotations"
