@@ -10,7 +10,7 @@ import httpx
 import orjson
 
 from app.gateway.litellm_backend import load_litellm
-from app.gateway.openai_compat import get_client
+from app.gateway.openai_compat import get_client, upstream_failure
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
 from app.gateway.types import UpstreamError, UpstreamRateLimited
@@ -40,18 +40,6 @@ def offline_embed(text: str, dimensions: int = OFFLINE_DIMENSIONS) -> list[float
     return normalise(vector)
 
 
-def _error_text(provider: ResolvedProvider, status: int, raw: bytes) -> str:
-    detail = raw.decode("utf-8", "replace")[:500]
-    try:
-        payload = orjson.loads(raw)
-        error = payload.get("error", payload) if isinstance(payload, dict) else payload
-        if isinstance(error, dict):
-            detail = str(error.get("message") or error)
-    except orjson.JSONDecodeError:
-        pass
-    return redact(f"[{provider.id}] Error code: {status} - {detail}", (provider.api_key,))
-
-
 async def openai_embed(
     provider: ResolvedProvider, model: str, texts: list[str], timeout: float
 ) -> list[list[float]]:
@@ -66,8 +54,7 @@ async def openai_embed(
         text = f"[{provider.id}] Connection error: {type(exc).__name__}"
         raise UpstreamError(redact(text, (provider.api_key,))) from None
     if resp.status_code != 200:
-        text = _error_text(provider, resp.status_code, resp.content)
-        raise (UpstreamRateLimited if resp.status_code == 429 else UpstreamError)(text)
+        raise upstream_failure(provider, resp.status_code, resp.content)
     try:
         data = orjson.loads(resp.content)["data"]
         ordered = sorted(data, key=lambda item: int(item.get("index", 0)))

@@ -9,8 +9,10 @@ in time. No proxy settings from the environment are honoured (a proxy would bypa
 """
 
 import asyncio
+import contextlib
 import ssl
 import typing
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpcore
@@ -105,11 +107,19 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
 
 
 async def fetch(url: str, policy: FetchPolicy) -> Fetched:
+    async with guarded(policy.timeout):
+        return await _fetch(url, policy)
+    raise AssertionError("unreachable")  # guarded() re-raises every failure
+
+
+@contextlib.asynccontextmanager
+async def guarded(timeout: float) -> AsyncIterator[None]:
+    """Bound a guarded HTTP exchange in time and turn every failure into a FetchError."""
     try:
-        async with asyncio.timeout(policy.timeout):
-            return await _fetch(url, policy)
+        async with asyncio.timeout(timeout):
+            yield
     except TimeoutError:
-        raise FetchTimeout(f"timed out after {policy.timeout:g} s") from None
+        raise FetchTimeout(f"timed out after {timeout:g} s") from None
     except BlockedAddress as exc:
         raise FetchBlocked(str(exc)) from None
     except httpcore.TimeoutException:

@@ -5,20 +5,17 @@ goes to the checked address; redirects are not followed; the answer is capped in
 the whole call in time.
 """
 
-import asyncio
 import ssl
 
 import httpcore
 
 from app.net.fetch import (
-    FetchBlocked,
-    FetchError,
-    FetchTimeout,
     FetchTooLarge,
     PinnedBackend,
+    guarded,
     parse_url,
 )
-from app.net.ssrf import AllowList, BlockedAddress, checked_address
+from app.net.ssrf import AllowList, checked_address
 
 USER_AGENT = "Kiln-Extension/1.0"
 
@@ -32,19 +29,9 @@ async def post_json(
     max_bytes: int = 1024 * 1024,
 ) -> tuple[int, bytes]:
     """(status, body) of the answer; FetchError subclasses on any failure."""
-    try:
-        async with asyncio.timeout(timeout):
-            return await _post(url, body, headers, allow, max_bytes)
-    except TimeoutError:
-        raise FetchTimeout(f"timed out after {timeout:g} s") from None
-    except BlockedAddress as exc:
-        raise FetchBlocked(str(exc)) from None
-    except httpcore.TimeoutException:
-        raise FetchTimeout("timed out") from None
-    except httpcore.NetworkError as exc:
-        raise FetchError(f"connection failed: {type(exc).__name__}") from None
-    except httpcore.ProtocolError as exc:
-        raise FetchError(f"bad response: {type(exc).__name__}") from None
+    async with guarded(timeout):
+        return await _post(url, body, headers, allow, max_bytes)
+    raise AssertionError("unreachable")  # guarded() re-raises every failure
 
 
 async def _post(
