@@ -157,20 +157,21 @@ async def _fetch(url: str, policy: FetchPolicy) -> Fetched:
                     continue
                 if response.status != 200:
                     raise FetchError(f"the server answered HTTP {response.status}")
-                data = await _read_capped(response, policy.max_bytes)
+                data = await read_capped(response, policy.max_bytes)
                 return Fetched(str(current), _header(response.headers, b"content-type"), data)
         raise FetchError(f"more than {policy.max_redirects} redirects")
 
 
-async def _read_capped(response: httpcore.Response, max_bytes: int) -> bytes:
+async def read_capped(response: httpcore.Response, max_bytes: int, what: str = "file") -> bytes:
+    """The body, refused as soon as it passes `max_bytes` (announced or actual)."""
     length = _header(response.headers, b"content-length")
     if length and length.strip().isdigit() and int(length) > max_bytes:
-        raise FetchTooLarge(f"the file is larger than {max_bytes} bytes")
+        raise FetchTooLarge(f"the {what} is larger than {max_bytes} bytes")
     parts: list[bytes] = []
     size = 0
     async for chunk in response.aiter_stream():
         size += len(chunk)
         if size > max_bytes:
-            raise FetchTooLarge(f"the file is larger than {max_bytes} bytes")
+            raise FetchTooLarge(f"the {what} is larger than {max_bytes} bytes")
         parts.append(chunk)
     return b"".join(parts)

@@ -10,10 +10,10 @@ import ssl
 import httpcore
 
 from app.net.fetch import (
-    FetchTooLarge,
     PinnedBackend,
     guarded,
     parse_url,
+    read_capped,
 )
 from app.net.ssrf import AllowList, checked_address
 
@@ -51,11 +51,4 @@ async def _post(
             scheme=target.raw_scheme, host=target.raw_host, port=target.port, target=target.raw_path
         )
         async with pool.stream(b"POST", request_url, headers=sent, content=body) as response:
-            parts: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_stream():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FetchTooLarge(f"the answer is larger than {max_bytes} bytes")
-                parts.append(chunk)
-            return response.status, b"".join(parts)
+            return response.status, await read_capped(response, max_bytes, "answer")

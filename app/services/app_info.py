@@ -3,9 +3,9 @@
 from typing import Any
 
 from app.core.config import Settings
-from app.core.errors import AppUnavailable
 from app.engine.app_config import DEFAULT_FILE_UPLOAD
 from app.models import App
+from app.services.app_features import app_features
 from app.services.dsl import GRAPH_MODES
 
 
@@ -45,15 +45,10 @@ def _start_node_form(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _features(app: App) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    features = app_features(app)
     if app.mode in GRAPH_MODES:
-        workflow = app.dsl.get("workflow")
-        if not isinstance(workflow, dict):
-            raise AppUnavailable()
-        return dict(workflow.get("features") or {}), _start_node_form(workflow)
-    config = app.dsl.get("model_config")
-    if not isinstance(config, dict):
-        raise AppUnavailable()
-    return config, list(config.get("user_input_form") or [])
+        return dict(features), _start_node_form(app.dsl["workflow"])
+    return features, list(features.get("user_input_form") or [])
 
 
 def _feature(features: dict[str, Any], name: str, default: dict[str, Any]) -> dict[str, Any]:

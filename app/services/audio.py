@@ -4,36 +4,19 @@ AudioService does them: the app's feature switch, then the model gateway."""
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
-
-from sqlmodel import select
 
 from app.core import errors
-from app.core.db import session_scope
 from app.core.runtime import Runtime
 from app.gateway.audio_types import SpeechAudio
 from app.gateway.types import GatewayError
-from app.models import App, Message
+from app.models import App
 from app.services import end_users
+from app.services.app_features import app_feature
 from app.services.audio_errors import NoAudioUploaded, from_gateway
 from app.services.audio_upload import read_audio_form
+from app.services.message_access import owned_message
 
 logger = logging.getLogger("kiln.audio")
-
-GRAPH_MODES = ("advanced-chat", "workflow")
-
-
-def app_feature(app: App, name: str) -> dict[str, Any]:
-    """A feature block: the workflow's `features` for graph apps, else `model_config`."""
-    if app.mode in GRAPH_MODES:
-        workflow = app.dsl.get("workflow")
-        source = workflow.get("features") if isinstance(workflow, dict) else None
-    else:
-        source = app.dsl.get("model_config")
-        if not isinstance(source, dict):
-            raise errors.AppUnavailable()
-    value = source.get(name) if isinstance(source, dict) else None
-    return value if isinstance(value, dict) else {}
 
 
 def _check_speech_to_text(app: App) -> None:
@@ -64,25 +47,12 @@ class SpeechCommand:
     user: str | None
 
 
-async def _owned_answer(app_id: str, end_user_id: str, message_id: str) -> str:
-    async with session_scope() as session:
-        statement = select(Message).where(
-            Message.id == message_id,
-            Message.app_id == app_id,
-            Message.from_end_user_id == end_user_id,
-        )
-        message = (await session.exec(statement)).first()
-    if message is None:
-        raise errors.NotFound("Message Not Exists.")
-    return message.answer
-
-
 async def text_to_speech(runtime: Runtime, app: App, command: SpeechCommand) -> SpeechAudio | None:
     """The audio, its first chunk already read (so provider errors are HTTP errors);
     None where Dify answers `null` (the message has no answer yet)."""
-    end_user = await end_users.get_or_create(app.id, command.user)
+    await end_users.get_or_create(app.id, command.user)
     if command.message_id:
-        text = await _owned_answer(app.id, end_user.id, command.message_id)
+        text = (await owned_message(app.id, command.user, command.message_id)).answer
         if not text:
             return None
     elif not command.text:

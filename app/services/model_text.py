@@ -24,11 +24,6 @@ def app_model(app: App) -> ModelSettings | None:
         return None
 
 
-def app_features(app: App) -> dict[str, Any]:
-    model_config = app.dsl.get("model_config")
-    return model_config if isinstance(model_config, dict) else {}
-
-
 async def complete(runtime: Runtime, app: App, prompt: str, params: dict[str, Any]) -> str:
     """The app's model answering one user message; raises on any failure."""
     model = app_model(app)

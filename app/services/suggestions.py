@@ -12,8 +12,9 @@ from app.core.errors import BadRequest
 from app.core.runtime import Runtime
 from app.engine.tokens import count_tokens
 from app.models import App, Message
-from app.services.feedback import owned_message
-from app.services.model_text import app_features, complete, first_json
+from app.services.app_features import app_feature
+from app.services.message_access import owned_message
+from app.services.model_text import complete, first_json
 
 logger = logging.getLogger("kiln.suggestions")
 
@@ -32,8 +33,7 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]+|\d+[.)]|Q\d*[:.)])\s*")
 
 
 def enabled(app: App) -> bool:
-    feature = app_features(app).get("suggested_questions_after_answer")
-    return isinstance(feature, dict) and bool(feature.get("enabled"))
+    return bool(app_feature(app, "suggested_questions_after_answer").get("enabled"))
 
 
 def parse_questions(text: str) -> list[str]:

@@ -1,12 +1,10 @@
 """`POST /v1/files/upload` and `GET /v1/files/{file_id}/preview`."""
 
-import uuid
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.deps import AppDep, RuntimeDep
-from app.core.errors import NotFound
+from app.api.params import path_uuid
 from app.schemas.files import UploadedFile
 from app.services import files_preview, files_upload
 from app.services.files_signing import signed_url
@@ -32,10 +30,7 @@ async def preview_file(
     as_attachment: str | None = None,
     user: str | None = None,
 ) -> StreamingResponse:
-    try:
-        file_id = str(uuid.UUID(file_id))
-    except ValueError:
-        raise NotFound() from None  # Dify's <uuid:...> route does not match
+    file_id = path_uuid(file_id)  # Dify's <uuid:...> route does not match a bad id
     attachment = (as_attachment or "").strip().lower() in TRUE_VALUES
     body = await files_preview.preview(runtime.settings, app.id, file_id, attachment)
     return StreamingResponse(body.chunks, media_type=body.media_type, headers=body.headers)

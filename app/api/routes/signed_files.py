@@ -1,13 +1,11 @@
 """Signed, expiring file URLs under /files (outside /v1, as Dify serves them):
 `/files/{id}/file-preview` and `/files/{id}/image-preview`."""
 
-import uuid
-
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import RuntimeDep
-from app.core.errors import NotFound
+from app.api.params import path_uuid
 from app.services.files_preview import signed_preview
 
 router = APIRouter(tags=["files"])
@@ -16,10 +14,7 @@ router = APIRouter(tags=["files"])
 async def _serve(
     request: Request, runtime: RuntimeDep, kind: str, file_id: str
 ) -> StreamingResponse:
-    try:
-        file_id = str(uuid.UUID(file_id))
-    except ValueError:
-        raise NotFound() from None
+    file_id = path_uuid(file_id)
     params = dict(request.query_params)
     body = await signed_preview(runtime.settings, kind, file_id, params)
     return StreamingResponse(body.chunks, media_type=body.media_type, headers=body.headers)
