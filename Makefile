@@ -40,12 +40,14 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not come up"; exit 1
 
-# The whole suite on SQLite and PostgreSQL, each without and with Redis.
+# The whole suite on SQLite and PostgreSQL, each without and with Redis, then once more on
+# a throw-away PostgreSQL 18 with pgvector (annotation vector search in the database).
 pytest: install services
 	KILN_TEST_DATABASE=sqlite $(BIN)/pytest -q -p no:cacheprovider
 	KILN_TEST_DATABASE=sqlite KILN_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
 	KILN_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider
 	KILN_TEST_DATABASE=$(PG_URL) KILN_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
+	KILN_TEST_DATABASE=pgvector $(BIN)/pytest -q -p no:cacheprovider
 
 test: lint typecheck pytest
 

@@ -1,5 +1,8 @@
 """Test harness: a real Kiln server (uvicorn on loopback) over SQLite or PostgreSQL, with or
-without Redis, chosen by KILN_TEST_DATABASE / KILN_TEST_REDIS_URL (see the Makefile)."""
+without Redis, chosen by KILN_TEST_DATABASE / KILN_TEST_REDIS_URL (see the Makefile).
+
+KILN_TEST_DATABASE is `sqlite`, a PostgreSQL URL, or `pgvector`: a throw-away PostgreSQL
+with the pgvector extension started for the run (tests/support/pgvector_server.py)."""
 
 import asyncio
 import contextlib
@@ -14,20 +17,35 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.pgvector_server import DATABASE, EmbeddedPostgres
 
 TEST_DATABASE = os.environ.get("KILN_TEST_DATABASE", "sqlite")
 TEST_REDIS_URL = os.environ.get("KILN_TEST_REDIS_URL") or None
 _TMP = Path(tempfile.mkdtemp(prefix="kiln-test-"))
 _SERVER_APPS: list[FastAPI] = []
+_EMBEDDED: list[EmbeddedPostgres] = []
 
 
 def _database_url() -> str:
     if TEST_DATABASE == "sqlite":
         return f"sqlite+aiosqlite:///{_TMP / 'kiln.db'}"
+    if TEST_DATABASE == "pgvector":
+        return _EMBEDDED[0].url(DATABASE)
     return TEST_DATABASE
 
 
+def postgres_server() -> str:
+    """`user@host:port` of the PostgreSQL under test (the machine's one on SQLite runs)."""
+    url = _database_url()
+    if url.startswith("postgresql"):
+        return url.split("://", 1)[1].rsplit("/", 1)[0]
+    return "postgres@127.0.0.1:5432"
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if TEST_DATABASE == "pgvector" and not _EMBEDDED:
+        _EMBEDDED.append(EmbeddedPostgres())
+        _EMBEDDED[0].start()
     # Settings are read once per process: fix the environment before anything imports them.
     os.environ["KILN_DATABASE_URL"] = _database_url()
     if TEST_REDIS_URL:
@@ -42,6 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in list(os.environ):
         if name.endswith(("_API_KEY", "_API_BASE", "_BASE_URL")):
             os.environ.pop(name, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _EMBEDDED:
+        _EMBEDDED.pop().stop()
 
 
 def free_port() -> int:

@@ -3,6 +3,7 @@ upgrade head, downgrade base, upgrade head again; the schema at head matches the
 
 import asyncio
 import uuid
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SAWarning
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers the tables)
 from app.core.config import PROJECT_ROOT
 from app.core.db import create_engine
 from app.models.annotation import in_schema_compare
-from tests.conftest import run_migrations
+from tests.conftest import postgres_server, run_migrations
 
-PG_SERVER = "postgres@127.0.0.1:5432"
+PG_SERVER = postgres_server()
 TABLES = set(SQLModel.metadata.tables)  # every table the models declare
 
 
@@ -42,7 +44,9 @@ def _snapshot(connection: Connection) -> dict[str, Any]:
             r[0] for r in connection.execute(text("SELECT version_num FROM alembic_version"))
         ]
     context = MigrationContext.configure(connection, opts={"include_object": in_schema_compare})
-    diff = compare_metadata(context, SQLModel.metadata)
+    with warnings.catch_warnings():  # reflection does not know pgvector's type; it is skipped
+        warnings.filterwarnings("ignore", "Did not recognize type 'vector'", SAWarning)
+        diff = compare_metadata(context, SQLModel.metadata)
     return {"tables": tables - {"alembic_version"}, "versions": versions, "diff": diff}
 
 

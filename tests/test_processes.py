@@ -1,5 +1,6 @@
 """Real `kiln serve` processes: a stop crosses replicas through Redis, pings while quiet,
-graceful shutdown drains streams, and the start-up reaper closes orphaned messages."""
+graceful shutdown drains streams, the start-up reaper closes orphaned messages, and an
+annotation job left by a killed replica reads as failed."""
 
 import asyncio
 import json
@@ -11,6 +12,7 @@ from sqlalchemy import update
 
 from app.core.db import session_scope
 from app.models import Message
+from app.services.annotation_jobs import INTERRUPTED
 from tests.support.dsl import auth, chat_dsl, make_app
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.processes import KilnProcess
@@ -162,3 +164,47 @@ async def test_execution_time_limit_ends_a_generation(
     chunks = body["metadata"]["usage"]["completion_tokens"]
     assert 0 < chunks < 500
     assert upstream.streams_closed_early == 1
+
+
+async def _job_status(http: httpx.AsyncClient, url: str, key: str, job_id: str) -> dict[str, str]:
+    resp = await http.get(
+        f"{url}/v1/apps/annotation-reply/enable/status/{job_id}", headers=auth(key)
+    )
+    assert resp.status_code == 200, resp.text
+    return dict(resp.json())
+
+
+async def test_annotation_job_of_a_killed_replica_reports_error(
+    database: str, upstream: FakeUpstream
+) -> None:
+    upstream.behaviour.embedding_delay = 60  # the job is still embedding when its process dies
+    _, key = await make_app(chat_dsl(**OPENAI))
+    env = {"KILN_REDIS_URL": REPLICA_REDIS, "KILN_ANNOTATION_JOB_LEASE_TTL": "1"}
+    enable = {
+        "score_threshold": 0.9,
+        "embedding_provider_name": "openai",
+        "embedding_model_name": "text-embedding-3-small",
+    }
+    async with httpx.AsyncClient(timeout=30) as http:
+        with KilnProcess(**env) as doomed:
+            created = await http.post(
+                f"{doomed.url}/v1/apps/annotations",
+                json={"question": "opening hours", "answer": "9 to 5."},
+                headers=auth(key),
+            )
+            assert created.status_code == 201
+            resp = await http.post(
+                f"{doomed.url}/v1/apps/annotation-reply/enable", json=enable, headers=auth(key)
+            )
+            job_id = resp.json()["job_id"]
+            for _ in range(100):
+                if (await _job_status(http, doomed.url, key, job_id))["job_status"] == "processing":
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.5)  # longer than the lease: renewals keep it processing
+            assert (await _job_status(http, doomed.url, key, job_id))["job_status"] == "processing"
+            doomed.kill()
+        with KilnProcess(**env) as survivor:
+            await asyncio.sleep(1.2)  # the dead job's lease lapses
+            status = await _job_status(http, survivor.url, key, job_id)
+    assert status == {"job_id": job_id, "job_status": "error", "error_msg": INTERRUPTED}

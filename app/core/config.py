@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     moderation_api_extensions: str = ""
     moderation_api_timeout: float = 60.0  # seconds for one API-extension call
 
+    # Annotation-reply jobs in Redis: a running job renews a lease this often (seconds);
+    # a job whose lease lapsed (its process died) reports `error`.
+    annotation_job_lease_ttl: int = 30
+
     @field_validator("database_url")
     @classmethod
     def _normalize_db(cls, value: str) -> str:

@@ -3,8 +3,8 @@
 Vectors are stored as float32 arrays and compared by cosine similarity (a dot product:
 every vector is L2-normalised) in plain Python, over an in-process copy of the app's
 index that is reloaded whenever the setting's `index_version` changes, so every replica
-sees every write. PostgreSQL's pgvector is used instead when the extension is installed
-(see `pgvector_available`); this machine's PostgreSQL lacks it, so the fallback runs.
+sees every write. On PostgreSQL with the pgvector extension (see `pgvector_available`)
+each row also gets a `vector` column and the database does the search instead.
 """
 
 import asyncio
@@ -86,10 +86,12 @@ PG_SET_VECTOR = text(
     "UPDATE annotation_embeddings SET embedding = CAST(:vector AS vector) "
     "WHERE annotation_id = :annotation_id"
 )
+# Exact search over the app's rows (no ANN index: apps differ in dimensions, and an
+# app's few thousand annotations scan in milliseconds; bench/RESULTS.md).
 PG_NEAREST = text(
-    "SELECT annotation_id, 1 - (embedding <=> CAST(:vector AS vector)) AS score "
-    "FROM annotation_embeddings WHERE app_id = :app_id AND embedding IS NOT NULL "
-    "ORDER BY embedding <=> CAST(:vector AS vector) LIMIT 1"
+    "SELECT annotation_id, embedding <=> CAST(:vector AS vector) AS distance "
+    "FROM annotation_embeddings WHERE app_id = :app_id AND dimensions = :dimensions "
+    "AND embedding IS NOT NULL ORDER BY distance LIMIT 1"
 )
 
 
@@ -187,10 +189,14 @@ async def nearest(
 ) -> tuple[str, float] | None:
     """The closest annotation id and its cosine similarity, or None for an empty index."""
     if await pgvector_available():
-        params = {"vector": _pg_literal(query_vector), "app_id": setting.app_id}
+        params = {
+            "vector": _pg_literal(query_vector),
+            "app_id": setting.app_id,
+            "dimensions": len(query_vector),
+        }
         async with session_scope() as session:
             row = (await session.exec(PG_NEAREST, params=params)).first()  # type: ignore[call-overload]
-        return (str(row[0]), float(row[1])) if row is not None else None
+        return (str(row[0]), 1.0 - float(row[1])) if row is not None else None
     loaded = await _load(setting.app_id, setting.index_version)
     if not loaded.ids:
         return None

@@ -1,16 +1,26 @@
 """Status of annotation-reply jobs, where every replica sees it: Redis when configured
-(Dify's keys `{action}_app_annotation_job_{id}` / `..._error_{id}`), else in-process."""
+(Dify's keys `{action}_app_annotation_job_{id}` / `..._error_{id}`), else in-process.
 
+In Redis a waiting or running job also holds a short lease that its process renews; a job
+whose lease lapsed was left by a dead process and reads as `error` (Dify's Celery would
+retry it; Kiln has no queue to take the job over, so the client enables again)."""
+
+import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.core.runtime import Runtime
+
+logger = logging.getLogger("kiln.annotations")
 
 WAITING, PROCESSING, COMPLETED, ERROR = "waiting", "processing", "completed", "error"
 FINISHED_TTL = 600  # seconds a finished job stays visible (Dify)
 RUNNING_TTL = 86400  # a job whose process died disappears eventually
+INTERRUPTED = "The job was interrupted: the process running it stopped."
 
 
 @dataclass(slots=True)
@@ -25,6 +35,10 @@ def _job_key(action: str, job_id: str) -> str:
 
 def _error_key(action: str, job_id: str) -> str:
     return f"{action}_app_annotation_error_{job_id}"
+
+
+def _lease_key(action: str, job_id: str) -> str:
+    return f"kiln:{action}_app_annotation_job_lease_{job_id}"
 
 
 class _LocalJobs:
@@ -61,7 +75,36 @@ async def set_status(
         pipe.set(_job_key(action, job_id), status, ex=_ttl(status))
         if status == ERROR:
             pipe.set(_error_key(action, job_id), error, ex=_ttl(status))
+        if status in (WAITING, PROCESSING):
+            pipe.set(_lease_key(action, job_id), 1, ex=runtime.settings.annotation_job_lease_ttl)
         await pipe.execute()
+
+
+# Atomically: a job still waiting/processing whose lease is gone becomes `error`, so a
+# reader cannot overwrite a result its job wrote in between. Returns the status.
+_MARK_INTERRUPTED = """
+local status = redis.call('GET', KEYS[1])
+if (status == 'waiting' or status == 'processing') and redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[1], 'error', 'EX', ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+  return 'error'
+end
+return status or ''
+"""
+
+
+async def hold_lease(runtime: Runtime, action: str, job_id: str) -> None:
+    """Renew the job's lease until cancelled (when the job ends)."""
+    redis: Redis | None = runtime.redis
+    if redis is None:
+        return
+    ttl = runtime.settings.annotation_job_lease_ttl
+    while True:
+        await asyncio.sleep(ttl / 3)
+        try:
+            await redis.set(_lease_key(action, job_id), 1, ex=ttl)
+        except RedisError:  # a blip; the next renewal may succeed before the lease lapses
+            logger.warning("could not renew the lease of annotation job %s", job_id)
 
 
 async def get_status(runtime: Runtime, action: str, job_id: str) -> JobStatus | None:
@@ -72,6 +115,12 @@ async def get_status(runtime: Runtime, action: str, job_id: str) -> JobStatus | 
     if raw is None:
         return None
     status = raw.decode() if isinstance(raw, bytes) else str(raw)
+    if status in (WAITING, PROCESSING) and not await redis.exists(_lease_key(action, job_id)):
+        keys = [_job_key(action, job_id), _error_key(action, job_id), _lease_key(action, job_id)]
+        raw = await redis.eval(_MARK_INTERRUPTED, 3, *keys, INTERRUPTED, FINISHED_TTL)
+        status = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if not status:
+            return None
     error = ""
     if status == ERROR:
         raw_error = await redis.get(_error_key(action, job_id))

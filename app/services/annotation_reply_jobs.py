@@ -85,6 +85,7 @@ async def status(runtime: Runtime, action: str, job_id: str) -> ReplyJobStatus:
 
 
 async def _run(runtime: Runtime, action: str, job_id: str, work: Coroutine[Any, Any, None]) -> None:
+    lease = asyncio.create_task(jobs.hold_lease(runtime, action, job_id))
     try:
         await jobs.set_status(runtime, action, job_id, jobs.PROCESSING)
         await work
@@ -97,6 +98,8 @@ async def _run(runtime: Runtime, action: str, job_id: str, work: Coroutine[Any, 
         await jobs.set_status(runtime, action, job_id, jobs.ERROR, type(exc).__name__)
     else:
         await jobs.set_status(runtime, action, job_id, jobs.COMPLETED)
+    finally:
+        lease.cancel()
 
 
 async def _questions(session: AsyncSession, app_id: str) -> dict[str, str]:

@@ -50,6 +50,12 @@ class KilnProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
 
+    def kill(self) -> None:
+        """Die as a crashed or OOM-killed replica would: no shutdown work at all."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+
     def wait(self, timeout: float = 30.0) -> int:
         assert self._proc is not None
         try:
