@@ -46,11 +46,22 @@ class EmbeddedPostgres:
         command = [str(self.bin / args[0]), *args[1:]]
         if self._as_root:
             command = ["runuser", "-u", SYSTEM_USER, "--", *command]
-        subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {done.stderr or done.stdout}")
+
+    def _reachable_by_system_user(self) -> bool:
+        probe = ["runuser", "-u", SYSTEM_USER, "--", "test", "-x", str(self.bin / "postgres")]
+        return subprocess.run(probe, capture_output=True).returncode == 0
 
     def start(self) -> str:
         if self._as_root:
             shutil.chown(self.root, SYSTEM_USER, SYSTEM_USER)
+            if not self._reachable_by_system_user():  # e.g. a checkout under /root (0700)
+                install = self.bin.parent
+                copy = self.root / "pginstall"
+                shutil.copytree(install, copy, ignore=shutil.ignore_patterns("include"))
+                self.bin = copy / "bin"
         self._run(
             "initdb",
             "-A",
