@@ -1,6 +1,6 @@
 """Classic prompt assembly (simple and advanced modes), as Dify builds it."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.engine.app_config import AppConfig
@@ -22,6 +22,8 @@ _CHAT_QUERY = "\n\nHuman: {{#query#}}\n\nAssistant: "
 class Turn:
     query: str
     answer: str
+    message_id: str = ""
+    parts: list[dict[str, Any]] = field(default_factory=list)  # the query's file parts
 
 
 @dataclass(slots=True)
@@ -33,9 +35,22 @@ class Prompt:
 def _history_messages(history: list[Turn]) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     for turn in history:
-        messages.append({"role": "user", "content": turn.query})
+        # An earlier query's files follow its text (Dify's memory order).
+        content = [{"type": "text", "text": turn.query}, *turn.parts] if turn.parts else turn.query
+        messages.append({"role": "user", "content": content})
         messages.append({"role": "assistant", "content": turn.answer})
     return messages
+
+
+def _as_text(content: Any) -> str:
+    if not isinstance(content, list):
+        return str(content)
+    pieces = [
+        str(p.get("text", "")) if p.get("type") == "text" else "[image]"
+        for p in content
+        if isinstance(p, dict)
+    ]
+    return "\n".join(pieces).strip()
 
 
 def _fit(messages: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
@@ -50,7 +65,8 @@ def _history_text(history: list[Turn], prefixes: tuple[str, str], budget: int) -
     lines = _fit(_history_messages(history), budget)
     user_prefix, assistant_prefix = prefixes
     return "\n".join(
-        f"{user_prefix if m['role'] == 'user' else assistant_prefix}: {m['content']}" for m in lines
+        f"{user_prefix if m['role'] == 'user' else assistant_prefix}: {_as_text(m['content'])}"
+        for m in lines
     )
 
 

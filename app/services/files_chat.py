@@ -7,6 +7,7 @@ the user message's `message_files`."""
 import posixpath
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -188,7 +189,7 @@ async def attach_files(message_id: str, end_user_id: str, files: list[RequestFil
         return
     now = utcnow()
     async with session_scope() as session:
-        for f in files:
+        for index, f in enumerate(files):
             session.add(
                 MessageFile(
                     message_id=message_id,
@@ -199,7 +200,8 @@ async def attach_files(message_id: str, end_user_id: str, files: list[RequestFil
                     upload_file_id=f.upload.id if f.upload else None,
                     created_by_role="end_user",
                     created_by=end_user_id,
-                    created_at=now,
+                    # a microsecond apart: listings and memory keep the request's order
+                    created_at=now + timedelta(microseconds=index),
                 )
             )
         upload_ids = [f.upload.id for f in files if f.upload is not None]

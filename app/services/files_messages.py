@@ -34,9 +34,12 @@ def _item(mf: MessageFile, upload: UploadFile | None) -> dict[str, Any]:
     }
 
 
-async def message_files_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+async def stored_message_files(
+    message_ids: list[str],
+) -> list[tuple[MessageFile, UploadFile | None]]:
+    """The messages' files with their uploads (None for remote URLs), in request order."""
     if not message_ids:
-        return {}
+        return []
     statement = (
         select(MessageFile, UploadFile)
         .join(UploadFile, col(UploadFile.id) == col(MessageFile.upload_file_id), isouter=True)
@@ -44,8 +47,11 @@ async def message_files_for(message_ids: list[str]) -> dict[str, list[dict[str, 
         .order_by(col(MessageFile.created_at), col(MessageFile.id))
     )
     async with session_scope() as session:
-        rows = (await session.exec(statement)).all()
+        return [(mf, upload) for mf, upload in (await session.exec(statement)).all()]
+
+
+async def message_files_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
-    for mf, upload in rows:
+    for mf, upload in await stored_message_files(message_ids):
         found.setdefault(mf.message_id, []).append(_item(mf, upload))
     return found

@@ -27,7 +27,12 @@ from app.models.base import timestamp, utcnow
 from app.services import end_users
 from app.services.conversation_naming import schedule_auto_name
 from app.services.conversations import get_owned
-from app.services.files_prompt import PreparedFiles, attach_request_files, prepare_request_files
+from app.services.files_prompt import (
+    PreparedFiles,
+    add_history_files,
+    attach_request_files,
+    prepare_request_files,
+)
 from app.services.generation_records import (
     NIL_PARENT,
     create_records,
@@ -113,6 +118,7 @@ async def start_generation(runtime: Runtime, app: App, command: GenerateCommand)
     end_user = await end_users.get_or_create(app.id, command.user)
     conversation = await _conversation(app, end_user, command.conversation_id)
     history = await load_history(conversation.id) if conversation else []
+    await add_history_files(runtime.settings, config, history)
     files = await prepare_request_files(runtime.settings, app.id, config, command.files)
 
     request_id = uuid.uuid4().hex

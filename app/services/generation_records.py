@@ -25,7 +25,7 @@ async def load_history(conversation_id: str) -> list[Turn]:
         )
         rows = list((await session.exec(statement)).all())
     rows.reverse()
-    return [Turn(r.query, r.answer) for r in rows if r.answer]
+    return [Turn(r.query, r.answer, message_id=r.id) for r in rows if r.answer]
 
 
 async def create_records(
