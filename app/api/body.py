@@ -47,6 +47,6 @@ def parse_model(model: type[Model], data: dict[str, Any]) -> Model:
 def required_user(data: dict[str, Any]) -> str:
     """Dify reads `user` before anything else and requires it on generation and stop."""
     user = data.get("user")
-    if user is None or user == "":
+    if not user:  # Dify: `if not user_id` (so 0 and false are missing too)
         raise InvalidParam("Arg user must be provided.")
     return str(user)

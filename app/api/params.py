@@ -2,7 +2,7 @@
 (Dify's `<uuid:...>` converters: a malformed id misses the route, a plain 404), an
 optional JSON body, and the chat-family mode check."""
 
-import uuid
+import re
 from typing import Any
 
 from fastapi import Request
@@ -14,11 +14,14 @@ from app.models import App
 CHAT_FAMILY = ("chat", "agent-chat", "advanced-chat")
 
 
+# Werkzeug's UUIDConverter: the hyphenated 8-4-4-4-12 form only.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def path_uuid(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise NotFound() from None
+    if not _UUID.fullmatch(value):
+        raise NotFound()
+    return value.lower()
 
 
 async def optional_json(request: Request) -> dict[str, Any]:

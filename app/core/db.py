@@ -23,8 +23,15 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # SQLite's own lower() folds ASCII only; case-insensitive search must fold "Ä" too,
+    # as PostgreSQL's lower() does.
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin).
     dbapi_connection.isolation_level = None
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_begin(connection: Any) -> None:

@@ -118,29 +118,39 @@ async def run_classic(
         model = job.config.model
         zero = build_usage(model.provider, model.name, 0, 0, 0.0)
         return RunResult("", zero, model.provider, model.name, error=exc)
-    guard: OutputGuard | None = None
+    early: RunResult | None = None
     if moderation is not None:
         asked = (job.inputs, job.query)
         early = await _moderate_input(job, moderation, request, ctx, emit, stop)
-        if early is not None:
-            return early
-        if (job.inputs, job.query) != asked:  # overridden: the prompt changes
+        if early is None and (job.inputs, job.query) != asked:  # overridden: new prompt
             request = _model_request(job, gateway)
     # Annotation reply (app/services/annotation_reply.py): after input moderation, before
     # the model, as Dify orders them; a result means the model is not called.
-    if answer_early is not None:
+    if early is None and answer_early is not None:
         early = await answer_early(job)
-        if early is not None:
-            return early
+    if early is not None and early.error is not None:  # moderation itself failed
+        return early
+    guard: OutputGuard | None = None
     if moderation is not None:
         guard = moderation.output_guard(
             lambda text: emit(ctx.message_replace(text, REPLACE_REASON))
         )
+    if early is not None:
+        return await _moderate_direct_answer(early, guard)
     try:
         return await _run_model(job, gateway, request, ctx, emit, stop, max_seconds, guard, started)
     finally:
         if guard is not None:
             guard.close()
+
+
+async def _moderate_direct_answer(result: RunResult, guard: OutputGuard | None) -> RunResult:
+    """Dify moderates every answer once it ends, direct answers included."""
+    if guard is not None:
+        final = await guard.finish(result.answer)
+        if final is not None:
+            result.answer = final
+    return result
 
 
 async def _run_model(
@@ -206,7 +216,7 @@ async def _run_model(
             await consumer
     result.answer = "".join(parts)
     replaced = False
-    if guard is not None and result.error is None:
+    if guard is not None:
         final = await guard.finish(result.answer)
         if final is not None:
             result.answer, replaced = final, guard.blocked.is_set()

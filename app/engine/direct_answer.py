@@ -26,5 +26,5 @@ async def stream_direct_answer(
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             if stop.is_set():
                 return True
-        emit(ctx.message(char))
+        emit(ctx.direct_message(char))
     return False

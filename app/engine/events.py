@@ -36,7 +36,15 @@ class MessageStreamContext:
         return payload
 
     def message(self, answer: str) -> Event:
-        payload = self.base(self.answer_event)
+        return self._answer(self.answer_event, answer)
+
+    def direct_message(self, answer: str) -> Event:
+        """Direct answers (moderation presets, annotation replies) are `message` events in
+        every app mode: Dify publishes them as plain LLM chunks, agent-chat included."""
+        return self._answer("message", answer)
+
+    def _answer(self, event: str, answer: str) -> Event:
+        payload = self.base(event)
         payload["id"] = self.message_id
         payload["answer"] = answer
         return payload

@@ -72,7 +72,7 @@ def _coerce(field: FormField, value: Any) -> Any:
     if field.type == "checkbox":
         return _checkbox(field, value)
     if field.type == "json_object":
-        if not isinstance(value, dict):
+        if value and not isinstance(value, dict):  # Dify lets a falsy value through
             raise InputError(f"{field.variable} in input form must be a dict")
         return value
     if field.type == "file":
@@ -87,7 +87,8 @@ def _coerce(field: FormField, value: Any) -> Any:
 
 
 def _is_empty(field: FormField, value: Any) -> bool:
-    return value is None or (field.type == "file" and value == "")
+    # An empty string is the frontend's "no file" for a file input (Dify).
+    return value is None or (field.type in ("file", "file-list") and value == "")
 
 
 def validate_inputs(form: list[FormField], inputs: dict[str, Any]) -> dict[str, Any]:

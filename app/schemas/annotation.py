@@ -26,9 +26,10 @@ class ReplySettingsPayload(BaseModel):
 
     @field_validator("score_threshold")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("score_threshold must be a finite number")
+    def _in_range(cls, value: float) -> float:
+        # The Service API's OpenAPI contract: minimum 0, maximum 1.
+        if not math.isfinite(value) or not 0 <= value <= 1:
+            raise ValueError("score_threshold must be a number between 0 and 1")
         return value
 
 

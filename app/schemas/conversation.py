@@ -1,11 +1,26 @@
 """Response shapes for conversations and messages, as Dify serialises them."""
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.models import Conversation, Message
 from app.models.base import timestamp
+from app.schemas.common import optional_uuid
+
+
+class ConversationListQuery(BaseModel):
+    """`GET /conversations` query, named as Dify names it: its errors read
+    "1 validation error for ConversationListQuery ..."."""
+
+    last_id: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    sort_by: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "-updated_at"
+
+    @field_validator("last_id")
+    @classmethod
+    def _uuid(cls, value: str | None) -> str | None:
+        return optional_uuid(value, "last_id")
 
 
 class ConversationItem(BaseModel):

@@ -1,6 +1,5 @@
 """Conversation variables as Dify's Service API shows them: `value` as a string."""
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -8,7 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.models import ConversationVariable
 from app.models.base import timestamp
 
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# Dify's ConversationVariablesQuery: letters and digits of any script plus `-_.`, then
+# a deny-list of SQL-looking fragments.
+_SUSPICIOUS = ("'", '"', ";", "--", "/*", "*/", "xp_", "sp_")
 
 
 def render_value(value: Any) -> str | None:
@@ -24,11 +25,16 @@ class ConversationVariablesQuery(BaseModel):
     @field_validator("variable_name")
     @classmethod
     def _name_characters(cls, value: str | None) -> str | None:
-        if value is not None and not _NAME.match(value):
+        if value is None:
+            return value
+        if not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise ValueError(
                 "Variable name can only contain letters, numbers, hyphens (-), "
                 "underscores (_), and periods (.)"
             )
+        for pattern in _SUSPICIOUS:
+            if pattern in value.lower():
+                raise ValueError(f"Variable name contains invalid characters: {pattern}")
         return value
 
 

@@ -4,8 +4,10 @@ answer is the reply — streamed as a direct answer, zero usage, no model call."
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app.core.db import session_scope
 from app.core.runtime import Runtime
@@ -27,6 +29,24 @@ ACCOUNT_NAME = "Dify user"  # Dify's name when the annotation's account is unkno
 class AnnotationMatch:
     annotation_id: str
     score: float
+
+
+async def reply_feature(app_id: str) -> dict[str, Any]:
+    """`annotation_reply` as `/parameters` shows it: Dify derives it from the app's reply
+    setting, not from the DSL."""
+    async with session_scope() as session:
+        setting = await session.get(AppAnnotationSetting, app_id)
+    if setting is None or not setting.enabled:
+        return {"enabled": False}
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kiln:annotation-setting:{app_id}")),
+        "enabled": True,
+        "score_threshold": setting.score_threshold,
+        "embedding_model": {
+            "embedding_provider_name": setting.embedding_provider_name,
+            "embedding_model_name": setting.embedding_model_name,
+        },
+    }
 
 
 async def find_match(runtime: Runtime, app_id: str, query: str) -> AnnotationMatch | None:

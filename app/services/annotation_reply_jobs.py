@@ -1,9 +1,10 @@
 """Enable / disable annotation reply as asynchronous jobs (dify-api-behavior.md §10.2),
 and keeping one annotation's vector current.
 
-Every request claims the app's setting row (`latest_job_id`): a job commits only while it
-is still the latest, so of concurrent jobs the last requested wins and a disable sent
-during an enable overrides it. An enable embeds every question, then, holding the row
+A request for an action already running for the app gets that job back, `processing`
+(Dify). Otherwise it claims the app's setting row (`latest_job_id`): a job commits only
+while it is still the latest, so a disable sent during an enable overrides it (and an
+enable during a disable the other way round). An enable embeds every question, then, holding the row
 lock, re-reads the annotations and stores only vectors whose question is unchanged;
 annotations edited meanwhile are embedded again after the commit.
 """
@@ -30,6 +31,7 @@ from app.services.annotation_index import IndexItem, delete_all, replace_all, up
 logger = logging.getLogger("kiln.annotations")
 
 ACTIONS = ("enable", "disable")
+_OTHER = {"enable": "disable", "disable": "enable"}
 # Kiln has no accounts: annotations made through the Service API belong to the workspace
 # owner, a fixed id (its name reads as Dify's fallback, "Dify user").
 OWNER_ACCOUNT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kiln:workspace-owner"))
@@ -62,15 +64,23 @@ async def start(
     if action not in ACTIONS:
         raise InvalidParam("Unsupported annotation reply action")
     job_id = str(uuid.uuid4())
-    await _claim(app_id, job_id)
-    await jobs.set_status(runtime, action, job_id, jobs.WAITING)
+    running = await jobs.claim_running(runtime, action, app_id, job_id)
+    if running is not None:
+        return ReplyJob(job_id=running, job_status=jobs.PROCESSING)
+    try:
+        await jobs.forget_running(runtime, _OTHER[action], app_id)  # superseded by this job
+        await _claim(app_id, job_id)
+        await jobs.set_status(runtime, action, job_id, jobs.WAITING)
+    except BaseException:
+        await jobs.release_running(runtime, action, app_id, job_id)
+        raise
     work = (
         _enable(runtime, app_id, job_id, payload)
         if action == "enable"
         else _disable(app_id, job_id)
     )
     task = asyncio.create_task(
-        _run(runtime, action, job_id, work),
+        _run(runtime, action, app_id, job_id, work),
         name=f"annotation-{action}-{job_id}",
     )
     runtime.track(task)
@@ -84,8 +94,10 @@ async def status(runtime: Runtime, action: str, job_id: str) -> ReplyJobStatus:
     return ReplyJobStatus(job_id=job_id, job_status=found.status, error_msg=found.error)
 
 
-async def _run(runtime: Runtime, action: str, job_id: str, work: Coroutine[Any, Any, None]) -> None:
-    lease = asyncio.create_task(jobs.hold_lease(runtime, action, job_id))
+async def _run(
+    runtime: Runtime, action: str, app_id: str, job_id: str, work: Coroutine[Any, Any, None]
+) -> None:
+    lease = asyncio.create_task(jobs.hold_lease(runtime, action, app_id, job_id))
     try:
         await jobs.set_status(runtime, action, job_id, jobs.PROCESSING)
         await work
@@ -100,6 +112,7 @@ async def _run(runtime: Runtime, action: str, job_id: str, work: Coroutine[Any, 
         await jobs.set_status(runtime, action, job_id, jobs.COMPLETED)
     finally:
         lease.cancel()
+        await jobs.release_running(runtime, action, app_id, job_id)
 
 
 async def _questions(session: AsyncSession, app_id: str) -> dict[str, str]:

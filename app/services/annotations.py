@@ -44,11 +44,13 @@ async def list_page(
     size = min(limit, MAX_PAGE_SIZE) if limit > 0 else 20
     where: list[Any] = [MessageAnnotation.app_id == app_id]
     if keyword:
-        pattern = f"%{keyword.lower()}%"
+        # A plain substring, as Dify escapes it: `%` and `_` match only themselves.
+        escaped = keyword.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
         where.append(
             or_(
-                func.lower(MessageAnnotation.question).like(pattern),
-                func.lower(MessageAnnotation.content).like(pattern),
+                func.lower(MessageAnnotation.question).like(pattern, escape="\\"),
+                func.lower(MessageAnnotation.content).like(pattern, escape="\\"),
             )
         )
     async with session_scope() as session:

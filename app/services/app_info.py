@@ -5,6 +5,7 @@ from typing import Any
 from app.core.config import Settings
 from app.engine.app_config import DEFAULT_FILE_UPLOAD
 from app.models import App
+from app.services.annotation_reply import reply_feature
 from app.services.app_features import app_features
 from app.services.dsl import GRAPH_MODES
 
@@ -56,8 +57,10 @@ def _feature(features: dict[str, Any], name: str, default: dict[str, Any]) -> di
     return value if isinstance(value, dict) else dict(default)
 
 
-def parameters(app: App, settings: Settings) -> dict[str, Any]:
+async def parameters(app: App, settings: Settings) -> dict[str, Any]:
     features, form = _features(app)
+    if app.mode not in GRAPH_MODES:  # classic apps: the reply setting decides
+        features = {**features, "annotation_reply": await reply_feature(app.id)}
     return {
         "opening_statement": features.get("opening_statement"),
         "suggested_questions": list(features.get("suggested_questions") or []),

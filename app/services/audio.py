@@ -49,10 +49,13 @@ class SpeechCommand:
 
 async def text_to_speech(runtime: Runtime, app: App, command: SpeechCommand) -> SpeechAudio | None:
     """The audio, its first chunk already read (so provider errors are HTTP errors);
-    None where Dify answers `null` (the message has no answer yet)."""
+    None where Dify answers `null` (no such message of this user, or no answer yet)."""
     await end_users.get_or_create(app.id, command.user)
     if command.message_id:
-        text = (await owned_message(app.id, command.user, command.message_id)).answer
+        try:
+            text = (await owned_message(app.id, command.user, command.message_id)).answer
+        except errors.NotFound:  # Dify: no such message -> `null`
+            return None
         if not text:
             return None
     elif not command.text:

@@ -7,6 +7,7 @@ from sqlmodel import col, select, update
 from app.core.db import session_scope
 from app.engine.classic_runner import RunResult
 from app.engine.prompt import Turn
+from app.engine.template import VARIABLE
 from app.models import Conversation, Message
 from app.models.base import utcnow
 
@@ -43,11 +44,16 @@ async def create_records(
         session.add(message)
 
 
+def stored_answer(answer: str) -> str:
+    """Dify saves an answer trimmed, with `{{var}}` placeholders turned into `{var}`."""
+    return VARIABLE.sub(r"{\1}", answer.strip())
+
+
 async def finish_message(message_id: str, result: RunResult, metadata: dict[str, Any]) -> None:
     """One write transaction, no reads: this runs at the end of every generation."""
     usage = result.usage
     values: dict[str, Any] = {
-        "answer": result.answer if result.error else result.answer.strip(),
+        "answer": result.answer if result.error else stored_answer(result.answer),
         "model_provider": result.provider,
         "model_id": result.model,
         "message_tokens": int(usage.get("prompt_tokens", 0)),

@@ -208,20 +208,44 @@ async def test_job_errors_and_status_lookup(
         assert resp.status_code == 400 and resp.json()["code"] == "invalid_param", resp.text
 
 
-async def test_last_enable_wins_over_a_slower_earlier_one(
+async def test_an_enable_while_one_runs_gets_the_running_job(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
     key, ids = await _app(client, ("opening hours", "9 to 5."))
     upstream.behaviour.embedding_delay = 0.5
-    slow = await _action(client, key, "enable", 0.99, OPENAI)
-    fast = await _action(client, key, "enable", 0.5, OFFLINE)
-    assert (await _wait(client, key, "enable", fast))["job_status"] == "completed"
-    slow_status = await _wait(client, key, "enable", slow)
-    assert slow_status["job_status"] == "error" and "Superseded" in slow_status["error_msg"]
-    before = len(_embedding_calls(upstream))
-    answer, events = await _chat(client, key, "what are the opening hours")  # threshold 0.5
+    running = await _action(client, key, "enable", 0.99, OPENAI)
+    body = {"score_threshold": 0.5, **OFFLINE}
+    for _ in range(2):  # Dify: the running job's id, `processing`; its settings stand
+        resp = await client.post("/v1/apps/annotation-reply/enable", json=body, headers=auth(key))
+        assert resp.json() == {"job_id": running, "job_status": "processing"}
+    assert (await _wait(client, key, "enable", running))["job_status"] == "completed"
+    upstream.behaviour.embedding_delay = 0
+    answer, events = await _chat(client, key, "opening hours")  # embedded by OpenAI
     assert answer == "9 to 5." and events[-1]["metadata"]["annotation_reply"]["id"] == ids[0]
-    assert len(_embedding_calls(upstream)) == before  # the offline model (the last) answers
+    answer, _ = await _chat(client, key, "what are the opening hours")  # below 0.99
+    assert answer == "Hello word word word word"
+    # Once it has ended, the next enable is a new job with its own settings.
+    fresh = await _action(client, key, "enable", 0.5, OFFLINE)
+    assert fresh != running
+    assert (await _wait(client, key, "enable", fresh))["job_status"] == "completed"
+    answer, _ = await _chat(client, key, "what are the opening hours")
+    assert answer == "9 to 5."
+
+
+async def test_enable_after_a_superseding_disable_is_a_new_job(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    key, _ = await _app(client, ("opening hours", "9 to 5."))
+    upstream.behaviour.embedding_delay = 0.4
+    first = await _action(client, key, "enable", 0.5, OPENAI)
+    await asyncio.sleep(0.05)
+    await _action(client, key, "disable", 0.5, OPENAI)
+    second = await _action(client, key, "enable", 0.5, OFFLINE)  # not the superseded one
+    assert second != first
+    assert (await _wait(client, key, "enable", second))["job_status"] == "completed"
+    assert (await _wait(client, key, "enable", first))["job_status"] == "error"
+    answer, _ = await _chat(client, key, "opening hours")
+    assert answer == "9 to 5."
 
 
 async def test_disable_during_enable_wins(

@@ -164,13 +164,28 @@ async def test_output_moderation_triggers_mid_stream(
     assert stored["answer"] == "Output refused."
 
 
-async def test_too_many_keyword_rows_is_invalid_param(
+async def test_a_rule_without_keywords_is_invalid_param(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
-    rule = _rule(keywords="\n".join(f"k{i}" for i in range(101)))
+    rule = _rule()
+    del rule["config"]["keywords"]
     _, key = await make_app(chat_dsl(**OPENAI, sensitive_word_avoidance=rule))
     events = await _stream(client, key, _body("hello"))
     assert events[-1]["event"] == "error"
     assert events[-1]["code"] == "invalid_param"
-    assert "less than 100" in events[-1]["message"]
+    assert "keywords is required" in events[-1]["message"]
+    assert upstream.requests == []
+
+
+async def test_console_save_limits_do_not_apply_at_run_time(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    # Dify checks row counts and preset lengths only when its console saves a config; an
+    # imported app beyond them is moderated normally.
+    rule = _rule(keywords="\n".join(f"k{i}" for i in range(100)) + "\nforbidden")
+    rule["config"]["inputs_config"]["preset_response"] = "No. " * 40
+    _, key = await make_app(chat_dsl(**OPENAI, sensitive_word_avoidance=rule))
+    events = await _stream(client, key, _body("something forbidden"))
+    assert events[-1]["event"] == "message_end"
+    assert answer_of(events) == "No. " * 40
     assert upstream.requests == []

@@ -51,11 +51,13 @@ async def test_flagged_query_answers_preset(
     assert all(len(e["answer"]) == 1 for e in events if e["event"] == "message")
     assert events[-1]["event"] == "message_end"
     assert events[-1]["metadata"]["usage"]["total_tokens"] == 0
-    assert _paths(upstream) == ["/v1/moderations"]
+    # The query is checked; then, as Dify moderates every finished answer, the preset.
+    assert _paths(upstream) == ["/v1/moderations", "/v1/moderations"]
     request = upstream.requests[0]
     assert request["model"] == "omni-moderation-latest"
     assert "please FlagMe now" in request["input"]
     assert request["_headers"]["authorization"] == "Bearer sk-test-secret-key-123456"
+    assert upstream.requests[1]["input"] == "Not allowed."
 
 
 async def test_clean_query_checks_input_and_output(

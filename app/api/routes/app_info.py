@@ -17,7 +17,7 @@ async def get_info(app: AppDep) -> dict[str, Any]:
 
 @router.get("/parameters")
 async def get_parameters(app: AppDep, runtime: RuntimeDep) -> dict[str, Any]:
-    return app_info.parameters(app, runtime.settings)
+    return await app_info.parameters(app, runtime.settings)
 
 
 @router.get("/meta")

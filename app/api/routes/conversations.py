@@ -1,7 +1,7 @@
 """Conversations of the calling end user: list, rename, delete, variables; and the message
 history (chat-family apps only)."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -11,7 +11,13 @@ from app.api.deps import AppDep, RuntimeDep
 from app.api.params import check_chat_family, optional_json, path_uuid, user_of
 from app.core.errors import InvalidParam
 from app.schemas.common import optional_uuid
-from app.schemas.conversation import ConversationItem, ConversationPage, MessagePage, RenamePayload
+from app.schemas.conversation import (
+    ConversationItem,
+    ConversationListQuery,
+    ConversationPage,
+    MessagePage,
+    RenamePayload,
+)
 from app.schemas.conversation_variable import (
     ConversationVariableItem,
     ConversationVariablePage,
@@ -22,7 +28,6 @@ from app.services import conversation_naming, conversation_variables, conversati
 
 router = APIRouter(tags=["conversations"])
 
-SortBy = Literal["created_at", "-created_at", "updated_at", "-updated_at"]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
@@ -35,15 +40,11 @@ def _uuid_or_none(value: str | None, name: str) -> str | None:
 
 @router.get("/conversations")
 async def list_conversations(
-    app: AppDep,
-    user: str | None = None,
-    last_id: str | None = None,
-    limit: Limit = 20,
-    sort_by: SortBy = "-updated_at",
+    request: Request, app: AppDep, user: str | None = None
 ) -> ConversationPage:
     check_chat_family(app)
-    cursor = _uuid_or_none(last_id, "last_id")
-    return await conversations.list_page(app.id, user, cursor, limit, sort_by)
+    query = parse_model(ConversationListQuery, dict(request.query_params))
+    return await conversations.list_page(app.id, user, query.last_id, query.limit, query.sort_by)
 
 
 @router.post("/conversations/{conversation_id}/name")

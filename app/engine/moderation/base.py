@@ -9,8 +9,6 @@ from typing import Any
 
 from app.gateway.types import GatewayError
 
-MAX_PRESET_RESPONSE = 100  # characters (Dify)
-
 
 class ModerationAction(StrEnum):
     DIRECT_OUTPUT = "direct_output"
@@ -74,12 +72,12 @@ def parse_rule(model_config: Mapping[str, Any]) -> ModerationRule | None:
 
 
 def check_io_config(rule: ModerationRule, preset_required: bool) -> None:
-    """Dify's checks of `inputs_config` / `outputs_config` (raised as ModerationFailure)."""
+    """What Dify's moderation needs to run at all (raised as ModerationFailure). Its other
+    limits (keyword rows, preset length, one side enabled) are console-save checks that
+    an imported app never met, so they are not enforced here either."""
     for name in ("inputs_config", "outputs_config"):
         if not isinstance(rule.config.get(name), dict):
             raise ModerationFailure(f"{name} must be a dict")
-    if not rule.inputs_enabled and not rule.outputs_enabled:
-        raise ModerationFailure("At least one of inputs_config or outputs_config must be enabled")
     if not preset_required:
         return
     for name, enabled in (
@@ -88,13 +86,8 @@ def check_io_config(rule: ModerationRule, preset_required: bool) -> None:
     ):
         if not enabled:
             continue
-        preset = rule.preset(name)
-        if not preset:
+        if not rule.preset(name):
             raise ModerationFailure(f"{name}.preset_response is required")
-        if len(preset) > MAX_PRESET_RESPONSE:
-            raise ModerationFailure(
-                f"{name}.preset_response must be less than {MAX_PRESET_RESPONSE} characters"
-            )
 
 
 def flagged_text(inputs: Mapping[str, Any], query: str) -> dict[str, Any]:

@@ -13,9 +13,6 @@ from app.engine.moderation.base import (
     flagged_text,
 )
 
-MAX_KEYWORDS_CHARS = 10000
-MAX_KEYWORD_ROWS = 100
-
 
 def _violated(values: Iterable[Any], keywords: list[str]) -> bool:
     lowered = [k.lower() for k in keywords]
@@ -27,16 +24,9 @@ class KeywordsModerator(Moderator):
         super().__init__(rule)
         check_io_config(rule, preset_required=True)
         text = rule.config.get("keywords")
-        if not text or not isinstance(text, str):
+        if not isinstance(text, str):
             raise ModerationFailure("keywords is required")
-        if len(text) > MAX_KEYWORDS_CHARS:
-            raise ModerationFailure(f"keywords length must be less than {MAX_KEYWORDS_CHARS}")
-        rows = text.split("\n")
-        if len(rows) > MAX_KEYWORD_ROWS:
-            raise ModerationFailure(
-                f"the number of rows for the keywords must be less than {MAX_KEYWORD_ROWS}"
-            )
-        self.keywords = [row for row in rows if row]
+        self.keywords = [row for row in text.split("\n") if row]
 
     async def moderate_inputs(self, inputs: dict[str, Any], query: str) -> InputsResult:
         if not self.rule.inputs_enabled:
