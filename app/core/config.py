@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     moderation_api_extensions: str = ""
     moderation_api_timeout: float = 60.0  # seconds for one API-extension call
 
+    # Origin of a Dify console serving tool icons: `/meta` points builtin tools' icons there.
+    console_api_url: str = ""
+
     # Annotation-reply jobs in Redis: a running job renews a lease this often (seconds);
     # a job whose lease lapsed (its process died) reports `error`.
     annotation_job_lease_ttl: int = 30

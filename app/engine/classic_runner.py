@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.engine.agent_thought import AgentThought
 from app.engine.app_config import AppConfig
 from app.engine.direct_answer import stream_direct_answer
 from app.engine.events import Event, MessageStreamContext
@@ -27,6 +28,7 @@ class ClassicJob:
     query: str
     history: list[Turn]
     file_parts: list[dict[str, Any]] = field(default_factory=list)  # request images
+    agent: bool = False  # agent-chat: the model's answer is recorded as an agent thought
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class RunResult:
     error: GatewayError | None = None
     # Extra message_end metadata (e.g. `annotation_reply` for an annotation answer).
     metadata: dict[str, Any] = field(default_factory=dict)
+    thoughts: list[AgentThought] = field(default_factory=list)  # agent-chat steps
 
 
 def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
@@ -167,12 +170,18 @@ async def _run_model(
     parts: list[str] = []
     reported: list[UsageCount] = []
     result = RunResult("", {}, request.provider, request.model)
+    # Dify's agent runner announces its step with the first chunk and again once saved.
+    step = AgentThought(position=1) if job.agent else None
+    if step is not None:
+        result.thoughts.append(step)
 
     async def consume() -> None:
         stream = gateway.stream(request)
         try:
             async for item in stream:
                 if isinstance(item, str):
+                    if step is not None and not parts:
+                        emit(ctx.agent_thought(step))
                     parts.append(item)
                     if guard is not None:
                         if guard.final_output is not None:
@@ -215,6 +224,10 @@ async def _run_model(
         with contextlib.suppress(asyncio.CancelledError, GatewayError):
             await consumer
     result.answer = "".join(parts)
+    if step is not None:  # saved and announced before output moderation, as in Dify
+        step.thought = result.answer
+        if result.error is None and not result.stopped:
+            emit(ctx.agent_thought(step))
     replaced = False
     if guard is not None:
         final = await guard.finish(result.answer)
@@ -231,4 +244,6 @@ async def _run_model(
         counted.completion_tokens,
         time.perf_counter() - started,
     )
+    if step is not None:
+        step.tokens = counted.prompt_tokens + counted.completion_tokens
     return result

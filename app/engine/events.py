@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from app.engine.agent_thought import AgentThought
+
 Event = dict[str, Any]
 
 PING_FRAME = b"event: ping\n\n"
@@ -47,6 +49,20 @@ class MessageStreamContext:
         payload = self.base(event)
         payload["id"] = self.message_id
         payload["answer"] = answer
+        return payload
+
+    def agent_thought(self, step: AgentThought) -> Event:
+        payload = self.base("agent_thought")
+        payload.update(
+            id=step.id,
+            position=step.position,
+            thought=step.thought,
+            observation=step.observation,
+            tool=step.tool,
+            tool_labels=step.tool_labels,
+            tool_input=step.tool_input,
+            message_files=step.message_files,
+        )
         return payload
 
     def message_replace(self, answer: str, reason: str = "") -> Event:

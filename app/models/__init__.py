@@ -1,5 +1,6 @@
 """SQLModel tables; importing this package registers them all on the metadata."""
 
+from app.models.agent_thought import MessageAgentThought
 from app.models.annotation import (
     AnnotationEmbedding,
     AppAnnotationHitHistory,
@@ -23,6 +24,7 @@ __all__ = [
     "ConversationVariable",
     "EndUser",
     "Message",
+    "MessageAgentThought",
     "MessageAnnotation",
     "MessageFeedback",
     "MessageFile",

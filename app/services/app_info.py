@@ -81,8 +81,43 @@ async def parameters(app: App, settings: Settings) -> dict[str, Any]:
     }
 
 
-def meta(app: App) -> dict[str, Any]:
-    return {"tool_icons": {}}
+_BUILTIN_ICON_PATH = "/console/api/workspaces/current/tool-provider/builtin/"
+# Dify's icon for an API tool whose provider it cannot find: Kiln keeps no tool providers.
+_API_TOOL_ICON = {"background": "#252525", "content": "\U0001f601"}
+
+
+def _tools(app: App) -> list[dict[str, Any]]:
+    if app.mode in GRAPH_MODES:
+        nodes = (app.dsl["workflow"].get("graph") or {}).get("nodes") or []
+        return [
+            {
+                "provider_type": data.get("provider_type"),
+                "provider_id": data.get("provider_id"),
+                "tool_name": data.get("tool_name"),
+                "tool_parameters": {},
+            }
+            for data in (node.get("data") or {} for node in nodes)
+            if data.get("type") == "tool"
+        ]
+    agent_mode = app_features(app).get("agent_mode")
+    tools = agent_mode.get("tools") if isinstance(agent_mode, dict) else None
+    return [t for t in tools or [] if isinstance(t, dict)]
+
+
+def meta(app: App, settings: Settings) -> dict[str, Any]:
+    """`tool_icons` of the app's tools, as Dify builds them (builtin tools point at the
+    console's icon endpoint, `KILN_CONSOLE_API_URL`)."""
+    icons: dict[str, Any] = {}
+    for tool in _tools(app):
+        if len(tool) < 4:  # Dify's older tool format carries no provider
+            continue
+        name = str(tool.get("tool_name") or "")
+        if tool.get("provider_type") == "builtin":
+            provider = str(tool.get("provider_id") or "")
+            icons[name] = f"{settings.console_api_url}{_BUILTIN_ICON_PATH}{provider}/icon"
+        elif tool.get("provider_type") == "api":
+            icons[name] = dict(_API_TOOL_ICON)
+    return {"tool_icons": icons}
 
 
 def site(app: App) -> dict[str, Any]:

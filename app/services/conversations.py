@@ -8,7 +8,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import session_scope
 from app.core.errors import NotFound
-from app.models import Conversation, ConversationVariable, Message, MessageFeedback, MessageFile
+from app.models import (
+    Conversation,
+    ConversationVariable,
+    Message,
+    MessageAgentThought,
+    MessageFeedback,
+    MessageFile,
+)
 from app.models.base import utcnow
 from app.schemas.conversation import ConversationItem, ConversationPage
 from app.services import end_users
@@ -136,6 +143,9 @@ async def delete_owned(app_id: str, user: str | None, conversation_id: str) -> N
             delete(MessageFeedback).where(col(MessageFeedback.conversation_id) == conversation.id)
         )
         await session.exec(delete(MessageFile).where(col(MessageFile.message_id).in_(message_ids)))
+        await session.exec(
+            delete(MessageAgentThought).where(col(MessageAgentThought.message_id).in_(message_ids))
+        )
         await session.exec(
             delete(ConversationVariable).where(
                 col(ConversationVariable.conversation_id) == conversation.id

@@ -199,7 +199,7 @@ async def _launch(
     )
     handle = await runtime.registry.register(task_id, f"end-user-{end_user.id}")
     channel = EventChannel()
-    job = ClassicJob(config, inputs, query, history, files.parts)
+    job = ClassicJob(config, inputs, query, history, files.parts, agent=app.mode == "agent-chat")
     task = asyncio.create_task(
         run_generation(
             runtime,

@@ -5,10 +5,11 @@ from typing import Any
 from sqlmodel import col, select, update
 
 from app.core.db import session_scope
+from app.engine.agent_thought import AgentThought
 from app.engine.classic_runner import RunResult
 from app.engine.prompt import Turn
 from app.engine.template import VARIABLE
-from app.models import Conversation, Message
+from app.models import Conversation, Message, MessageAgentThought
 from app.models.base import utcnow
 
 HISTORY_LIMIT = 500
@@ -69,6 +70,7 @@ async def finish_message(message_id: str, result: RunResult, metadata: dict[str,
         values.update(status="error", error=str(result.error))
     async with session_scope() as session:
         await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))
+        session.add_all(_thought_row(message_id, step) for step in result.thoughts)
         if result.error is None:
             conversation_id = (
                 select(Message.conversation_id).where(col(Message.id) == message_id)
@@ -78,6 +80,21 @@ async def finish_message(message_id: str, result: RunResult, metadata: dict[str,
                 .where(col(Conversation.id) == conversation_id)
                 .values(dialogue_count=col(Conversation.dialogue_count) + 1)
             )
+
+
+def _thought_row(message_id: str, step: AgentThought) -> MessageAgentThought:
+    return MessageAgentThought(
+        id=step.id,
+        message_id=message_id,
+        position=step.position,
+        thought=step.thought,
+        tool=step.tool,
+        tool_labels=step.tool_labels,
+        tool_input=step.tool_input,
+        observation=step.observation,
+        message_files=step.message_files,
+        tokens=step.tokens,
+    )
 
 
 async def fail_message(message_id: str, error: str) -> None:

@@ -8,6 +8,7 @@ from app.core.errors import NotFound
 from app.models import Message
 from app.schemas.conversation import MessageItem, MessagePage
 from app.services import end_users, feedback
+from app.services.agent_thoughts import thoughts_for
 from app.services.conversations import get_owned
 from app.services.files_messages import message_files_for
 
@@ -35,8 +36,11 @@ async def list_page(
     rows.reverse()
     ratings = await feedback.ratings_for(end_user.id, [r.id for r in rows])
     data = [MessageItem.of(r, {"rating": ratings[r.id]} if r.id in ratings else None) for r in rows]
-    # message_files for the whole page in one query.
-    files = await message_files_for([r.id for r in rows])
+    # message_files and agent_thoughts for the whole page, one query each.
+    ids = [r.id for r in rows]
+    files = await message_files_for(ids)
+    thoughts = await thoughts_for(ids)
     for item in data:
         item.message_files = files.get(item.id, [])
+        item.agent_thoughts = thoughts.get(item.id, [])
     return MessagePage(limit=limit, has_more=has_more, data=data)

@@ -21,8 +21,8 @@ async def get_parameters(app: AppDep, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/meta")
-async def get_meta(app: AppDep) -> dict[str, Any]:
-    return app_info.meta(app)
+async def get_meta(app: AppDep, runtime: RuntimeDep) -> dict[str, Any]:
+    return app_info.meta(app, runtime.settings)
 
 
 @router.get("/site")
