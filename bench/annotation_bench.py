@@ -205,9 +205,9 @@ async def _dense_db_search_ms(count: int, dims: int) -> float:
     runs = []
     for i in range(20):
         started = time.perf_counter()
-        found = await annotation_index.nearest(setting, items[i * 97].vector)
+        found = await annotation_index.nearest(setting, items[(i * 97) % count].vector)
         runs.append((time.perf_counter() - started) * 1000)
-        assert found is not None and found[0] == items[i * 97].annotation_id
+        assert found is not None and found[0] == items[(i * 97) % count].annotation_id
     return statistics.median(runs)
 
 
@@ -289,8 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         from tests.support.pgvector_server import DATABASE, EmbeddedPostgres
 
         embedded = EmbeddedPostgres()
-        embedded.start()
-        args.database_url = embedded.url(DATABASE)
+        args.database_url = embedded.url(DATABASE)  # its port is chosen already
     elif not args.database_url:
         args.database_url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     os.environ["KILN_DATABASE_URL"] = args.database_url
@@ -299,6 +298,8 @@ def main(argv: list[str] | None = None) -> None:
     from tests.conftest import run_migrations
 
     try:
+        if embedded is not None:
+            embedded.start()
         run_migrations(args.database_url)
         result = asyncio.run(_run(args))
     finally:

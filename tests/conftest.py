@@ -35,7 +35,8 @@ def _database_url() -> str:
 
 
 def postgres_server() -> str:
-    """`user@host:port` of the PostgreSQL under test (the machine's one on SQLite runs)."""
+    """The `user[:password]@host:port` part of the PostgreSQL URL under test (the machine's
+    own server on SQLite runs)."""
     url = _database_url()
     if url.startswith("postgresql"):
         return url.split("://", 1)[1].rsplit("/", 1)[0]

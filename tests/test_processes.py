@@ -208,3 +208,41 @@ async def test_annotation_job_of_a_killed_replica_reports_error(
             await asyncio.sleep(1.2)  # the dead job's lease lapses
             status = await _job_status(http, survivor.url, key, job_id)
     assert status == {"job_id": job_id, "job_status": "error", "error_msg": INTERRUPTED}
+
+
+async def test_a_superseded_job_cannot_take_back_the_running_claim(
+    database: str, upstream: FakeUpstream
+) -> None:
+    # E1 runs; a disable supersedes it; E2 claims the app. E1 keeps renewing its own lease
+    # but must not renew itself back into the claim: a third enable gets E2.
+    upstream.behaviour.embedding_delay = 4
+    _, key = await make_app(chat_dsl(**OPENAI))
+    env = {"KILN_REDIS_URL": REPLICA_REDIS, "KILN_ANNOTATION_JOB_LEASE_TTL": "1"}
+    body = {
+        "score_threshold": 0.9,
+        "embedding_provider_name": "openai",
+        "embedding_model_name": "text-embedding-3-small",
+    }
+    async with httpx.AsyncClient(timeout=30) as http:
+        with KilnProcess(**env) as replica:
+
+            async def request(action: str) -> dict[str, str]:
+                url = f"{replica.url}/v1/apps/annotation-reply/{action}"
+                resp = await http.post(url, json=body, headers=auth(key))
+                assert resp.status_code == 200, resp.text
+                return dict(resp.json())
+
+            created = await http.post(
+                f"{replica.url}/v1/apps/annotations",
+                json={"question": "opening hours", "answer": "9 to 5."},
+                headers=auth(key),
+            )
+            assert created.status_code == 201
+            first = await request("enable")
+            await asyncio.sleep(0.2)
+            await request("disable")
+            second = await request("enable")
+            assert second["job_id"] != first["job_id"]
+            await asyncio.sleep(1.2)  # several renewals of both jobs
+            third = await request("enable")
+    assert third == {"job_id": second["job_id"], "job_status": "processing"}

@@ -24,7 +24,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
     # SQLite's own lower() folds ASCII only; case-insensitive search must fold "Ä" too,
-    # as PostgreSQL's lower() does.
+    # as PostgreSQL's lower() does under a UTF-8 locale.
     dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
     # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin).
     dbapi_connection.isolation_level = None

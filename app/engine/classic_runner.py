@@ -229,7 +229,7 @@ async def _run_model(
         if result.error is None and not result.stopped:
             emit(ctx.agent_thought(step))
     replaced = False
-    if guard is not None:
+    if guard is not None and result.error is None:  # a failed answer ends with `error`
         final = await guard.finish(result.answer)
         if final is not None:
             result.answer, replaced = final, guard.blocked.is_set()

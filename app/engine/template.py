@@ -8,7 +8,7 @@ VARIABLE = re.compile(r"\{\{([a-zA-Z_][a-zA-Z0-9_]{0,29}|#histories#|#query#|#co
 _SPECIAL_TOKENS = re.compile(r"<\|.*?\|>")
 
 
-def _neutralise(value: str) -> str:
+def neutralise(value: str) -> str:
     """A substituted value never expands again: `{{x}}` inside it becomes `{x}`."""
     return VARIABLE.sub(r"{\1}", value)
 
@@ -18,7 +18,7 @@ def render(template: str, values: Mapping[str, Any]) -> str:
 
     def substitute(match: re.Match[str]) -> str:
         value = values.get(match.group(1), match.group(0))
-        return _neutralise("" if value is None else str(value))
+        return neutralise("" if value is None else str(value))
 
     return _SPECIAL_TOKENS.sub("", VARIABLE.sub(substitute, template))
 

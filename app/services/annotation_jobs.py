@@ -1,28 +1,20 @@
 """Status of annotation-reply jobs, where every replica sees it: Redis when configured
 (Dify's keys `{action}_app_annotation_job_{id}` / `..._error_{id}`), else in-process.
 
-While a job runs, `{action}_app_annotation_{app_id}` names it, so a second request for the
-same action gets the running job back (Dify's rule).
-
 In Redis a waiting or running job also holds a short lease that its process renews; a job
 whose lease lapsed was left by a dead process and reads as `error` (Dify's Celery would
 retry it; Kiln has no queue to take the job over, so the client enables again)."""
 
-import asyncio
-import logging
 import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from app.core.runtime import Runtime
 
-logger = logging.getLogger("kiln.annotations")
-
 WAITING, PROCESSING, COMPLETED, ERROR = "waiting", "processing", "completed", "error"
 FINISHED_TTL = 600  # seconds a finished job stays visible (Dify)
-RUNNING_TTL = 86400  # a job whose process died disappears eventually
+RUNNING_TTL = 86400  # upper bound; a dead process's job is caught by its lease first
 INTERRUPTED = "The job was interrupted: the process running it stopped."
 
 
@@ -42,53 +34,6 @@ def _error_key(action: str, job_id: str) -> str:
 
 def _lease_key(action: str, job_id: str) -> str:
     return f"kiln:{action}_app_annotation_job_lease_{job_id}"
-
-
-def _running_key(action: str, app_id: str) -> str:
-    return f"{action}_app_annotation_{app_id}"
-
-
-_running: dict[str, str] = {}  # in-process: running key -> job id
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
-async def claim_running(runtime: Runtime, action: str, app_id: str, job_id: str) -> str | None:
-    """Make `job_id` the app's running `action` job, or return the one already running."""
-    key = _running_key(action, app_id)
-    redis: Redis | None = runtime.redis
-    if redis is None:
-        current = _running.setdefault(key, job_id)
-        return None if current == job_id else current
-    ttl = runtime.settings.annotation_job_lease_ttl
-    for _ in range(3):  # the holder may expire between SET NX and GET
-        if await redis.set(key, job_id, nx=True, ex=ttl):
-            return None
-        raw = await redis.get(key)
-        if raw is not None:
-            return raw.decode() if isinstance(raw, bytes) else str(raw)
-    return None
-
-
-async def release_running(runtime: Runtime, action: str, app_id: str, job_id: str) -> None:
-    key = _running_key(action, app_id)
-    redis: Redis | None = runtime.redis
-    if redis is None:
-        if _running.get(key) == job_id:
-            del _running[key]
-        return
-    await redis.eval(_RELEASE, 1, key, job_id)
-
-
-async def forget_running(runtime: Runtime, action: str, app_id: str) -> None:
-    """The app's running `action` job was superseded: let the next request start anew."""
-    key = _running_key(action, app_id)
-    if runtime.redis is None:
-        _running.pop(key, None)
-    else:
-        await runtime.redis.delete(key)
 
 
 class _LocalJobs:
@@ -143,21 +88,10 @@ return status or ''
 """
 
 
-async def hold_lease(runtime: Runtime, action: str, app_id: str, job_id: str) -> None:
-    """Renew the job's lease (and its claim as the app's running job) until cancelled."""
-    redis: Redis | None = runtime.redis
-    if redis is None:
-        return
-    ttl = runtime.settings.annotation_job_lease_ttl
-    while True:
-        await asyncio.sleep(ttl / 3)
-        try:
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.set(_lease_key(action, job_id), 1, ex=ttl)
-                pipe.set(_running_key(action, app_id), job_id, ex=ttl, xx=True)
-                await pipe.execute()
-        except RedisError:  # a blip; the next renewal may succeed before the lease lapses
-            logger.warning("could not renew the lease of annotation job %s", job_id)
+async def renew_lease(runtime: Runtime, action: str, job_id: str) -> None:
+    if runtime.redis is not None:
+        ttl = runtime.settings.annotation_job_lease_ttl
+        await runtime.redis.set(_lease_key(action, job_id), 1, ex=ttl)
 
 
 async def get_status(runtime: Runtime, action: str, job_id: str) -> JobStatus | None:

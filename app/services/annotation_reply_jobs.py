@@ -10,11 +10,13 @@ annotations edited meanwhile are embedded again after the commit.
 """
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Coroutine
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +27,7 @@ from app.gateway.types import GatewayError
 from app.models import AppAnnotationSetting, MessageAnnotation
 from app.models.base import utcnow
 from app.schemas.annotation import ReplyJob, ReplyJobStatus, ReplySettingsPayload
+from app.services import annotation_job_claims as claims
 from app.services import annotation_jobs as jobs
 from app.services.annotation_index import IndexItem, delete_all, replace_all, upsert
 
@@ -64,15 +67,15 @@ async def start(
     if action not in ACTIONS:
         raise InvalidParam("Unsupported annotation reply action")
     job_id = str(uuid.uuid4())
-    running = await jobs.claim_running(runtime, action, app_id, job_id)
+    running = await claims.claim(runtime, action, app_id, job_id)
     if running is not None:
         return ReplyJob(job_id=running, job_status=jobs.PROCESSING)
     try:
-        await jobs.forget_running(runtime, _OTHER[action], app_id)  # superseded by this job
+        await claims.forget(runtime, _OTHER[action], app_id)  # superseded by this job
         await _claim(app_id, job_id)
         await jobs.set_status(runtime, action, job_id, jobs.WAITING)
     except BaseException:
-        await jobs.release_running(runtime, action, app_id, job_id)
+        await claims.release(runtime, action, app_id, job_id)
         raise
     work = (
         _enable(runtime, app_id, job_id, payload)
@@ -94,25 +97,41 @@ async def status(runtime: Runtime, action: str, job_id: str) -> ReplyJobStatus:
     return ReplyJobStatus(job_id=job_id, job_status=found.status, error_msg=found.error)
 
 
+async def _keep_alive(runtime: Runtime, action: str, app_id: str, job_id: str) -> None:
+    """Renew the job's lease and its claim until cancelled (when the job ends)."""
+    while True:
+        await asyncio.sleep(runtime.settings.annotation_job_lease_ttl / 3)
+        try:
+            await jobs.renew_lease(runtime, action, job_id)
+            await claims.renew(runtime, action, app_id, job_id)
+        except RedisError:  # a blip; the next renewal may come before the lease lapses
+            logger.warning("could not renew annotation job %s", job_id)
+
+
 async def _run(
     runtime: Runtime, action: str, app_id: str, job_id: str, work: Coroutine[Any, Any, None]
 ) -> None:
-    lease = asyncio.create_task(jobs.hold_lease(runtime, action, app_id, job_id))
+    keeper = asyncio.create_task(_keep_alive(runtime, action, app_id, job_id))
+    status, error = jobs.COMPLETED, ""
     try:
         await jobs.set_status(runtime, action, job_id, jobs.PROCESSING)
         await work
     except Superseded:
-        await jobs.set_status(runtime, action, job_id, jobs.ERROR, SUPERSEDED)
+        status, error = jobs.ERROR, SUPERSEDED
     except GatewayError as exc:
-        await jobs.set_status(runtime, action, job_id, jobs.ERROR, str(exc))
+        status, error = jobs.ERROR, str(exc)
     except Exception as exc:
         logger.exception("annotation %s job %s failed", action, job_id)
-        await jobs.set_status(runtime, action, job_id, jobs.ERROR, type(exc).__name__)
-    else:
-        await jobs.set_status(runtime, action, job_id, jobs.COMPLETED)
+        status, error = jobs.ERROR, type(exc).__name__
     finally:
-        lease.cancel()
-        await jobs.release_running(runtime, action, app_id, job_id)
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+    try:
+        await jobs.set_status(runtime, action, job_id, status, error)
+        await claims.release(runtime, action, app_id, job_id)
+    except RedisError:  # the lease lapses, so readers see the job as interrupted
+        logger.warning("could not record the end of annotation job %s", job_id, exc_info=True)
 
 
 async def _questions(session: AsyncSession, app_id: str) -> dict[str, str]:

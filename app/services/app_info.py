@@ -96,8 +96,8 @@ def _tools(app: App) -> list[dict[str, Any]]:
                 "tool_name": data.get("tool_name"),
                 "tool_parameters": {},
             }
-            for data in (node.get("data") or {} for node in nodes)
-            if data.get("type") == "tool"
+            for data in (node.get("data") for node in nodes if isinstance(node, dict))
+            if isinstance(data, dict) and data.get("type") == "tool"
         ]
     agent_mode = app_features(app).get("agent_mode")
     tools = agent_mode.get("tools") if isinstance(agent_mode, dict) else None

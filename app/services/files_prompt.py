@@ -3,13 +3,12 @@
 Images go to the model as OpenAI `image_url` parts: with `KILN_MULTIMODAL_SEND_FORMAT=base64`
 (Dify's default) as data URLs, local files read from storage and remote URLs fetched through
 the SSRF guard (capped at the image size limit); with `url`, remote URLs as given and local
-files as signed URLs (when `KILN_FILES_URL` makes them absolute). Earlier turns' images are
-rebuilt the same way for the conversation memory. Documents, audio, video and
-custom files are recorded on the message but not sent: Kiln's gateway speaks the OpenAI chat
+files as signed URLs (when `KILN_FILES_URL` makes them absolute); earlier turns' images are
+rebuilt the same way (app/services/history_files.py). Documents, audio, video and custom
+files are recorded on the message but not sent: Kiln's gateway speaks the OpenAI chat
 format, where only image parts are portable across providers.
 """
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +16,6 @@ from app.core.config import Settings
 from app.core.errors import InvalidParam
 from app.engine.app_config import AppConfig
 from app.engine.multimodal import data_url, image_part
-from app.engine.prompt import Turn
-from app.models import MessageFile, UploadFile
 from app.net.fetch import FetchError, FetchPolicy, fetch
 from app.net.ssrf import AllowList
 from app.services.files_chat import (
@@ -26,15 +23,11 @@ from app.services.files_chat import (
     RequestFile,
     attach_files,
     resolve_files,
-    upload_config,
 )
-from app.services.files_messages import stored_message_files
 from app.services.files_signing import signed_url
 from app.services.files_types import guess_mime, size_limit
 from app.services.generation_records import fail_message
 from app.storage import ObjectNotFound, get_storage, load_bytes
-
-logger = logging.getLogger("kiln.files")
 
 
 def fetch_policy(settings: Settings, max_bytes: int) -> FetchPolicy:
@@ -66,7 +59,8 @@ async def _local_image(settings: Settings, f: RequestFile) -> str:
     return data_url(f.mime_type or guess_mime(f.filename) or "image/png", data)
 
 
-async def _image_url(settings: Settings, f: RequestFile) -> str:
+async def image_url(settings: Settings, f: RequestFile) -> str:
+    """The URL (or data URL) by which the model gets an image file."""
     if settings.multimodal_send_format == "url":
         if f.url is not None:
             return f.url
@@ -83,46 +77,8 @@ async def prompt_parts(
     if cfg is None:
         return []
     return [
-        image_part(await _image_url(settings, f), cfg.detail) for f in files if f.type == "image"
+        image_part(await image_url(settings, f), cfg.detail) for f in files if f.type == "image"
     ]
-
-
-async def add_history_files(settings: Settings, config: AppConfig, history: list[Turn]) -> None:
-    """Give earlier turns the image parts of their queries' files, as Dify's memory does
-    while the app's file upload is on. A file that can no longer be read is left out."""
-    cfg = upload_config(config)
-    ids = [turn.message_id for turn in history if turn.message_id]
-    if cfg is None or not ids:
-        return
-    by_message: dict[str, list[dict[str, Any]]] = {}
-    for message_file, upload in await stored_message_files(ids):
-        f = _stored_file(message_file, upload)
-        if f is None or message_file.type != "image" or message_file.belongs_to != "user":
-            continue
-        try:
-            url = await _image_url(settings, f)
-        except InvalidParam as exc:
-            logger.warning("history file %s left out: %s", message_file.id, exc.message)
-            continue
-        by_message.setdefault(message_file.message_id, []).append(image_part(url, cfg.detail))
-    for turn in history:
-        turn.parts = by_message.get(turn.message_id, [])
-
-
-def _stored_file(message_file: MessageFile, upload: UploadFile | None) -> RequestFile | None:
-    if upload is not None:
-        return RequestFile(
-            type="image",
-            transfer_method=message_file.transfer_method,
-            filename=upload.name,
-            extension=upload.extension,
-            mime_type=upload.mime_type,
-            size=upload.size,
-            upload=upload,
-        )
-    if message_file.url:
-        return RequestFile("image", "remote_url", "", "", None, -1, url=message_file.url)
-    return None
 
 
 @dataclass(slots=True)

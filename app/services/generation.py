@@ -27,12 +27,7 @@ from app.models.base import timestamp, utcnow
 from app.services import end_users
 from app.services.conversation_naming import schedule_auto_name
 from app.services.conversations import get_owned
-from app.services.files_prompt import (
-    PreparedFiles,
-    add_history_files,
-    attach_request_files,
-    prepare_request_files,
-)
+from app.services.files_prompt import PreparedFiles, attach_request_files, prepare_request_files
 from app.services.generation_records import (
     NIL_PARENT,
     create_records,
@@ -40,6 +35,7 @@ from app.services.generation_records import (
 )
 from app.services.generation_stream import Generation
 from app.services.generation_task import run_generation
+from app.services.history_files import add_history_files
 
 CHAT_MODES = ("chat", "agent-chat")
 

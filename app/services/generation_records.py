@@ -8,7 +8,7 @@ from app.core.db import session_scope
 from app.engine.agent_thought import AgentThought
 from app.engine.classic_runner import RunResult
 from app.engine.prompt import Turn
-from app.engine.template import VARIABLE
+from app.engine.template import neutralise
 from app.models import Conversation, Message, MessageAgentThought
 from app.models.base import utcnow
 
@@ -47,7 +47,7 @@ async def create_records(
 
 def stored_answer(answer: str) -> str:
     """Dify saves an answer trimmed, with `{{var}}` placeholders turned into `{var}`."""
-    return VARIABLE.sub(r"{\1}", answer.strip())
+    return neutralise(answer.strip())
 
 
 async def finish_message(message_id: str, result: RunResult, metadata: dict[str, Any]) -> None:

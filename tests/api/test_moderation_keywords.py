@@ -189,3 +189,15 @@ async def test_console_save_limits_do_not_apply_at_run_time(
     assert events[-1]["event"] == "message_end"
     assert answer_of(events) == "No. " * 40
     assert upstream.requests == []
+
+
+async def test_a_failed_answer_is_not_moderated(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    # Dify ends a failed generation with its error event; output moderation never runs.
+    upstream.behaviour.chunks = ["a forbidden", " word", " more"]
+    upstream.behaviour.fail_after = 2
+    _, key = await make_app(chat_dsl(**OPENAI, sensitive_word_avoidance=_rule(inputs=False)))
+    events = await _stream(client, key, _body("hello"))
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "error" and "message_replace" not in kinds

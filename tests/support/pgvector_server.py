@@ -80,6 +80,9 @@ class EmbeddedPostgres:
             "postgres",
             "-E",
             "UTF8",
+            # Unicode case mapping whatever the machine's locales (lower() of "Ä" is "ä").
+            "--locale-provider=builtin",
+            "--builtin-locale=C.UTF-8",
             "--no-sync",
             "-D",
             str(self.data),
