@@ -1,10 +1,8 @@
 """Real `kiln serve` processes: a stop crosses replicas through Redis, pings while quiet,
-graceful shutdown drains streams, the start-up reaper closes orphaned messages, and an
-annotation job left by a killed replica reads as failed."""
+graceful shutdown drains streams, and the start-up reaper closes orphaned messages."""
 
 import asyncio
 import json
-import os
 
 import httpx
 from redis.asyncio import Redis
@@ -12,14 +10,11 @@ from sqlalchemy import update
 
 from app.core.db import session_scope
 from app.models import Message
-from app.services.annotation_jobs import INTERRUPTED
 from tests.support.dsl import auth, chat_dsl, make_app
 from tests.support.fake_upstream import FakeUpstream
-from tests.support.processes import KilnProcess
+from tests.support.processes import REPLICA_REDIS, KilnProcess
 from tests.support.sse import parse_frames
 
-# The multi-replica test always uses the machine's Redis, whatever the suite's mode.
-REPLICA_REDIS = os.environ.get("KILN_TEST_REPLICA_REDIS_URL", "redis://127.0.0.1:6379/14")
 OPENAI = {"provider": "openai", "model": "gpt-4o-mini"}
 
 
@@ -164,85 +159,3 @@ async def test_execution_time_limit_ends_a_generation(
     chunks = body["metadata"]["usage"]["completion_tokens"]
     assert 0 < chunks < 500
     assert upstream.streams_closed_early == 1
-
-
-async def _job_status(http: httpx.AsyncClient, url: str, key: str, job_id: str) -> dict[str, str]:
-    resp = await http.get(
-        f"{url}/v1/apps/annotation-reply/enable/status/{job_id}", headers=auth(key)
-    )
-    assert resp.status_code == 200, resp.text
-    return dict(resp.json())
-
-
-async def test_annotation_job_of_a_killed_replica_reports_error(
-    database: str, upstream: FakeUpstream
-) -> None:
-    upstream.behaviour.embedding_delay = 60  # the job is still embedding when its process dies
-    _, key = await make_app(chat_dsl(**OPENAI))
-    env = {"KILN_REDIS_URL": REPLICA_REDIS, "KILN_ANNOTATION_JOB_LEASE_TTL": "1"}
-    enable = {
-        "score_threshold": 0.9,
-        "embedding_provider_name": "openai",
-        "embedding_model_name": "text-embedding-3-small",
-    }
-    async with httpx.AsyncClient(timeout=30) as http:
-        with KilnProcess(**env) as doomed:
-            created = await http.post(
-                f"{doomed.url}/v1/apps/annotations",
-                json={"question": "opening hours", "answer": "9 to 5."},
-                headers=auth(key),
-            )
-            assert created.status_code == 201
-            resp = await http.post(
-                f"{doomed.url}/v1/apps/annotation-reply/enable", json=enable, headers=auth(key)
-            )
-            job_id = resp.json()["job_id"]
-            for _ in range(100):
-                if (await _job_status(http, doomed.url, key, job_id))["job_status"] == "processing":
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(1.5)  # longer than the lease: renewals keep it processing
-            assert (await _job_status(http, doomed.url, key, job_id))["job_status"] == "processing"
-            doomed.kill()
-        with KilnProcess(**env) as survivor:
-            await asyncio.sleep(1.2)  # the dead job's lease lapses
-            status = await _job_status(http, survivor.url, key, job_id)
-    assert status == {"job_id": job_id, "job_status": "error", "error_msg": INTERRUPTED}
-
-
-async def test_a_superseded_job_cannot_take_back_the_running_claim(
-    database: str, upstream: FakeUpstream
-) -> None:
-    # E1 runs; a disable supersedes it; E2 claims the app. E1 keeps renewing its own lease
-    # but must not renew itself back into the claim: a third enable gets E2.
-    upstream.behaviour.embedding_delay = 4
-    _, key = await make_app(chat_dsl(**OPENAI))
-    env = {"KILN_REDIS_URL": REPLICA_REDIS, "KILN_ANNOTATION_JOB_LEASE_TTL": "1"}
-    body = {
-        "score_threshold": 0.9,
-        "embedding_provider_name": "openai",
-        "embedding_model_name": "text-embedding-3-small",
-    }
-    async with httpx.AsyncClient(timeout=30) as http:
-        with KilnProcess(**env) as replica:
-
-            async def request(action: str) -> dict[str, str]:
-                url = f"{replica.url}/v1/apps/annotation-reply/{action}"
-                resp = await http.post(url, json=body, headers=auth(key))
-                assert resp.status_code == 200, resp.text
-                return dict(resp.json())
-
-            created = await http.post(
-                f"{replica.url}/v1/apps/annotations",
-                json={"question": "opening hours", "answer": "9 to 5."},
-                headers=auth(key),
-            )
-            assert created.status_code == 201
-            first = await request("enable")
-            await asyncio.sleep(0.2)
-            await request("disable")
-            second = await request("enable")
-            assert second["job_id"] != first["job_id"]
-            await asyncio.sleep(1.2)  # several renewals of both jobs
-            third = await request("enable")
-    assert third == {"job_id": second["job_id"], "job_status": "processing"}

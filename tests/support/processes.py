@@ -12,6 +12,8 @@ from types import TracebackType
 import httpx
 
 KILN = str(Path(sys.executable).with_name("kiln"))
+# Multi-replica tests always use the machine's Redis, whatever the suite's mode.
+REPLICA_REDIS = os.environ.get("KILN_TEST_REPLICA_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def _free_port() -> int:
