@@ -224,9 +224,9 @@ async def _run_model(
         with contextlib.suppress(asyncio.CancelledError, GatewayError):
             await consumer
     result.answer = "".join(parts)
-    if step is not None:  # saved and announced before output moderation, as in Dify
+    if step is not None and result.error is None:  # saved, announced before moderation
         step.thought = result.answer
-        if result.error is None and not result.stopped:
+        if not result.stopped:
             emit(ctx.agent_thought(step))
     replaced = False
     if guard is not None and result.error is None:  # a failed answer ends with `error`

@@ -10,6 +10,15 @@ from app.engine.agent_thought import AgentThought
 
 Event = dict[str, Any]
 
+
+class ErrorEvent(dict[str, Any]):
+    """An `error` event. `http` is how a blocking request answers the same failure where
+    Dify's controller maps it apart from the stream (a provider rate limit is 429 there);
+    it is not part of the event's JSON."""
+
+    http: tuple[str, str, int] | None = None
+
+
 PING_FRAME = b"event: ping\n\n"
 
 
@@ -77,9 +86,12 @@ class MessageStreamContext:
         payload["metadata"] = metadata
         return payload
 
-    def error(self, code: str, message: str, status: int) -> Event:
+    def error(
+        self, code: str, message: str, status: int, http: tuple[str, str, int] | None = None
+    ) -> Event:
         # Dify's error events carry no task_id.
-        payload = self.base("error")
+        payload = ErrorEvent(self.base("error"))
         del payload["task_id"]
         payload.update(code=code, status=status, message=message)
+        payload.http = http
         return payload

@@ -7,7 +7,13 @@ from typing import Any
 
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
-from app.gateway.types import ModelRequest, UpstreamError, UpstreamRateLimited, UsageCount
+from app.gateway.types import (
+    ModelRequest,
+    UpstreamAuthFailed,
+    UpstreamError,
+    UpstreamRateLimited,
+    UsageCount,
+)
 
 _litellm: Any = None
 _import_lock = asyncio.Lock()
@@ -61,4 +67,6 @@ async def stream(
         text = redact(f"[{provider.id}] {type(exc).__name__}: {exc}", secrets)[:1000]
         if status == 429 or type(exc).__name__ == "RateLimitError":
             raise UpstreamRateLimited(text) from None
+        if status in (401, 403):
+            raise UpstreamAuthFailed(text) from None
         raise UpstreamError(text) from None

@@ -15,6 +15,7 @@ from app.gateway.redact import redact
 from app.gateway.types import (
     GatewayError,
     ModelRequest,
+    UpstreamAuthFailed,
     UpstreamError,
     UpstreamRateLimited,
     UsageCount,
@@ -77,7 +78,32 @@ def upstream_failure(provider: ResolvedProvider, status: int, raw: bytes) -> Gat
     except orjson.JSONDecodeError:
         pass
     text = redact(f"[{provider.id}] Error code: {status} - {detail}", (provider.api_key,))
-    return UpstreamRateLimited(text) if status == 429 else UpstreamError(text)
+    if status == 429:
+        return UpstreamRateLimited(text)
+    if status in (401, 403):
+        return UpstreamAuthFailed(text)
+    return UpstreamError(text)
+
+
+def _piece(provider: ResolvedProvider, chunk: object, chat: bool) -> tuple[str, object]:
+    """The text and usage of one stream chunk; a provider error or an unexpected shape
+    fails the generation (as the OpenAI SDK and Dify's model runtime do)."""
+    if not isinstance(chunk, dict):
+        raise UpstreamError(f"[{provider.id}] Error: unexpected stream chunk from the provider")
+    error = chunk.get("error")
+    if error:
+        detail = error.get("message") if isinstance(error, dict) else error
+        raise UpstreamError(redact(f"[{provider.id}] Error: {detail}", (provider.api_key,)))
+    piece: object = ""
+    choices = chunk.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        choice = choices[0]
+        if chat:
+            delta = choice.get("delta")
+            piece = delta.get("content") if isinstance(delta, dict) else None
+        else:
+            piece = choice.get("text")
+    return (piece if isinstance(piece, str) else ""), chunk.get("usage")
 
 
 async def stream(
@@ -100,17 +126,10 @@ async def stream(
                 data = line[5:].strip()
                 if data == "[DONE]":
                     break
-                chunk = orjson.loads(data)
-                choices = chunk.get("choices")
-                if choices:
-                    choice = choices[0]
-                    piece = (
-                        (choice.get("delta") or {}).get("content") if chat else choice.get("text")
-                    )
-                    if piece:
-                        yield piece
-                usage = chunk.get("usage")
-                if usage:
+                piece, usage = _piece(provider, orjson.loads(data), chat)
+                if piece:
+                    yield piece
+                if isinstance(usage, dict) and usage:
                     yield UsageCount(
                         int(usage.get("prompt_tokens") or 0),
                         int(usage.get("completion_tokens") or 0),

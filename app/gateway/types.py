@@ -36,3 +36,8 @@ class UpstreamRateLimited(GatewayError):
 
 class UpstreamError(GatewayError):
     pass
+
+
+class UpstreamAuthFailed(UpstreamError):
+    """The provider refused the credentials (401/403): Dify tells the client only
+    "Incorrect API key provided"."""

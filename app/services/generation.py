@@ -27,7 +27,8 @@ from app.models.base import timestamp, utcnow
 from app.services import end_users
 from app.services.conversation_naming import schedule_auto_name
 from app.services.conversations import get_owned
-from app.services.files_prompt import PreparedFiles, attach_request_files, prepare_request_files
+from app.services.files_chat import resolve_files
+from app.services.files_prompt import PreparedFiles, attach_request_files, prompt_parts
 from app.services.generation_records import (
     NIL_PARENT,
     create_records,
@@ -102,21 +103,9 @@ def _limit(runtime: Runtime, app: App) -> int:
 
 
 async def start_generation(runtime: Runtime, app: App, command: GenerateCommand) -> Generation:
+    """Dify's order: the concurrency slot, then query, conversation, files, model
+    credentials and inputs, so the first failing check is the one Dify would report."""
     _check_command(app, command)
-    if command.kind == "chat" and not command.query:
-        raise errors.InvalidParam("query is required")
-    config = _app_config(app)
-    try:
-        inputs = validate_inputs(config.form, command.inputs)
-    except InputError as exc:
-        raise errors.InvalidParam(str(exc)) from None
-    _preflight_model(runtime, config)
-    end_user = await end_users.get_or_create(app.id, command.user)
-    conversation = await _conversation(app, end_user, command.conversation_id)
-    history = await load_history(conversation.id) if conversation else []
-    await add_history_files(runtime.settings, config, history)
-    files = await prepare_request_files(runtime.settings, app.id, config, command.files)
-
     request_id = uuid.uuid4().hex
     limit = _limit(runtime, app)
     if limit > 0 and not await runtime.limiter.acquire(app.id, request_id, limit):
@@ -125,21 +114,33 @@ async def start_generation(runtime: Runtime, app: App, command: GenerateCommand)
             f"requests allowed is {limit}."
         )
     try:
-        return await _launch(
-            runtime,
-            app,
-            config,
-            command,
-            end_user,
-            conversation,
-            inputs,
-            history,
-            request_id,
-            files,
-        )
+        return await _prepare_and_launch(runtime, app, command, request_id)
     except BaseException:
         await runtime.limiter.release(app.id, request_id)
         raise
+
+
+async def _prepare_and_launch(
+    runtime: Runtime, app: App, command: GenerateCommand, request_id: str
+) -> Generation:
+    if command.kind == "chat" and not command.query:
+        raise errors.InvalidParam("query is required")
+    end_user = await end_users.get_or_create(app.id, command.user)
+    conversation = await _conversation(app, end_user, command.conversation_id)
+    config = _app_config(app)
+    request_files, upload = await resolve_files(app.id, config, command.files)
+    _preflight_model(runtime, config)
+    try:
+        inputs = validate_inputs(config.form, command.inputs)
+    except InputError as exc:
+        raise errors.InvalidParam(str(exc)) from None
+    history = await load_history(conversation.id) if conversation else []
+    await add_history_files(runtime.settings, config, history)
+    parts = await prompt_parts(runtime.settings, request_files, upload)
+    files = PreparedFiles(request_files, parts)
+    return await _launch(
+        runtime, app, config, command, end_user, conversation, inputs, history, request_id, files
+    )
 
 
 async def _launch(

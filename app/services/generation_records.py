@@ -50,11 +50,20 @@ def stored_answer(answer: str) -> str:
     return neutralise(answer.strip())
 
 
-async def finish_message(message_id: str, result: RunResult, metadata: dict[str, Any]) -> None:
-    """One write transaction, no reads: this runs at the end of every generation."""
+def _failure_values(error: str) -> dict[str, Any]:
+    # Dify's error path writes only the status and the error: the answer stays empty and
+    # no usage is recorded (partial text is kept only on an explicit stop).
+    return {"status": "error", "error": error, "is_running": False, "updated_at": utcnow()}
+
+
+async def finish_message(
+    message_id: str, result: RunResult, metadata: dict[str, Any], error_text: str = ""
+) -> None:
+    """One write transaction, no reads: this runs at the end of every generation. A failed
+    result is stored with `error_text` (the message its client was shown)."""
     usage = result.usage
     values: dict[str, Any] = {
-        "answer": result.answer if result.error else stored_answer(result.answer),
+        "answer": stored_answer(result.answer),
         "model_provider": result.provider,
         "model_id": result.model,
         "message_tokens": int(usage.get("prompt_tokens", 0)),
@@ -67,7 +76,7 @@ async def finish_message(message_id: str, result: RunResult, metadata: dict[str,
         "updated_at": utcnow(),
     }
     if result.error is not None:
-        values.update(status="error", error=str(result.error))
+        values = _failure_values(error_text or str(result.error))
     async with session_scope() as session:
         await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))
         session.add_all(_thought_row(message_id, step) for step in result.thoughts)
@@ -99,11 +108,6 @@ def _thought_row(message_id: str, step: AgentThought) -> MessageAgentThought:
 
 async def fail_message(message_id: str, error: str) -> None:
     async with session_scope() as session:
-        message = await session.get(Message, message_id)
-        if message is None:
-            return
-        message.status = "error"
-        message.error = error
-        message.is_running = False
-        message.updated_at = utcnow()
-        session.add(message)
+        await session.exec(
+            update(Message).where(col(Message.id) == message_id).values(**_failure_values(error))
+        )

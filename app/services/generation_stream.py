@@ -32,7 +32,8 @@ class Generation:
                 elif kind == "message_replace":
                     parts = [event["answer"]]
                 elif kind == "error":
-                    raise _http_error(event["code"], event["message"], event["status"])
+                    http = getattr(event, "http", None)
+                    raise _http_error(*(http or (event["code"], event["message"], event["status"])))
                 elif kind == "message_end":
                     return self._blocking_body("".join(parts), event["metadata"])
         finally:

@@ -11,7 +11,12 @@ from app.engine.events import Event, MessageStreamContext
 from app.engine.moderation.base import ModerationFailure
 from app.engine.moderation.runner import moderation_for
 from app.engine.tts import TtsPublisher, start_tts
-from app.gateway.types import GatewayError, ProviderNotInitialized, UpstreamRateLimited
+from app.gateway.types import (
+    GatewayError,
+    ProviderNotInitialized,
+    UpstreamAuthFailed,
+    UpstreamRateLimited,
+)
 from app.services.annotation_reply import answer_from_annotation
 from app.services.generation_records import fail_message, finish_message
 
@@ -20,14 +25,26 @@ logger = logging.getLogger("kiln.generation")
 INTERNAL_ERROR = ("internal_server_error", "Internal Server Error, please contact support.", 500)
 
 
+INCORRECT_API_KEY = "Incorrect API key provided"
+
+
 def _error_triple(exc: GatewayError) -> tuple[str, str, int]:
+    """A failed generation as its stream's `error` event (Dify's stream mapping: every
+    model invoke error, a rate limit included, is `completion_request_error`)."""
     if isinstance(exc, ModerationFailure):  # Dify: a ValueError → invalid_param
         return "invalid_param", str(exc), 400
     if isinstance(exc, ProviderNotInitialized):
         return "provider_not_initialize", str(exc), 400
+    if isinstance(exc, UpstreamAuthFailed):
+        return "completion_request_error", INCORRECT_API_KEY, 400
+    return "completion_request_error", str(exc), 400
+
+
+def _blocking_triple(exc: GatewayError) -> tuple[str, str, int] | None:
+    """Where a blocking answer differs: the Service API's 429 for a provider rate limit."""
     if isinstance(exc, UpstreamRateLimited):
         return "rate_limit_error", str(exc), 429
-    return "completion_request_error", str(exc), 400
+    return None
 
 
 async def run_generation(
@@ -96,7 +113,8 @@ def _start_tts(
 async def _store(ctx: MessageStreamContext, result: RunResult) -> Event:
     """Persist the result; return the event that ends the stream."""
     metadata: Event = {**result.metadata, "retriever_resources": [], "usage": result.usage}
-    await finish_message(ctx.message_id, result, metadata)
+    triple = _error_triple(result.error) if result.error is not None else None
+    await finish_message(ctx.message_id, result, metadata, triple[1] if triple else "")
     logger.info(
         "generation finished task_id=%s message_id=%s stopped=%s error=%s tokens=%s",
         ctx.task_id,
@@ -105,6 +123,6 @@ async def _store(ctx: MessageStreamContext, result: RunResult) -> Event:
         result.error is not None,
         result.usage.get("total_tokens"),
     )
-    if result.error is not None:
-        return ctx.error(*_error_triple(result.error))
+    if result.error is not None and triple is not None:
+        return ctx.error(*triple, http=_blocking_triple(result.error))
     return ctx.message_end(metadata)
