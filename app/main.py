@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api.middleware import HeadAsGet, ServiceApiCors
 from app.api.router import root
 from app.core.config import get_settings
 from app.core.db import dispose_engine
@@ -47,7 +48,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Kiln", version="0.1.0", lifespan=lifespan, docs_url="/docs")
+    # Werkzeug's strict slashes: `/v1/info/` is a 404, not a redirect.
+    app = FastAPI(
+        title="Kiln", version="0.1.0", lifespan=lifespan, docs_url="/docs", redirect_slashes=False
+    )
     install_error_handlers(app)
     app.include_router(root)
+    app.add_middleware(ServiceApiCors)
+    app.add_middleware(HeadAsGet)
     return app

@@ -1,0 +1,3 @@
+"""The HTTP layer: routers per area, request dependencies, SSE responses."""
+
+from app.api import convertors as convertors  # `{name:dify_uuid}` paths need it registered

@@ -1,27 +1,15 @@
-"""Request pieces the conversation, message and end-user routers share: UUID path ids
-(Dify's `<uuid:...>` converters: a malformed id misses the route, a plain 404), an
-optional JSON body, and the chat-family mode check."""
+"""Request pieces the routers share: an optional JSON body, the end user named in a body,
+and the chat-family mode check."""
 
-import re
 from typing import Any
 
 from fastapi import Request
 
 from app.api.body import read_json
-from app.core.errors import NotChatApp, NotFound
+from app.core.errors import NotChatApp
 from app.models import App
 
 CHAT_FAMILY = ("chat", "agent-chat", "advanced-chat")
-
-
-# Werkzeug's UUIDConverter: the hyphenated 8-4-4-4-12 form only.
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def path_uuid(value: str) -> str:
-    if not _UUID.fullmatch(value):
-        raise NotFound()
-    return value.lower()
 
 
 async def optional_json(request: Request) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -99,9 +100,13 @@ def error_body(code: str, message: str, status: int) -> dict[str, object]:
     return {"code": code, "message": message, "status": status}
 
 
-def _respond(code: str, message: str, status: int) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
-    return JSONResponse(error_body(code, message, status), status_code=status, headers=headers)
+def _respond(
+    code: str, message: str, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    extra = dict(headers or {})
+    if status == 401:
+        extra["WWW-Authenticate"] = 'Bearer realm="api"'
+    return JSONResponse(error_body(code, message, status), status_code=status, headers=extra)
 
 
 def _snake(name: str) -> str:
@@ -141,7 +146,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Starlette's bare reason phrase becomes Werkzeug's stock sentence, as Dify answers.
         is_phrase = not detail or detail == HTTPStatus(status).phrase
         message = stock if stock and is_phrase else detail
-        return _respond(code, message or "", status)
+        return _respond(code, message or "", status, exc.headers)  # e.g. a 405's Allow
 
     @app.exception_handler(ValueError)
     async def _value(_: Request, exc: ValueError) -> Response:

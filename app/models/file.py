@@ -16,7 +16,7 @@ class UploadFile(SQLModel, table=True):
     storage_key: str = Field(max_length=255)
     name: str = Field(max_length=255)
     size: int
-    extension: str = Field(max_length=32)
+    extension: str = Field(max_length=255)  # as Dify: the whole extension, however long
     mime_type: str | None = Field(default=None, max_length=255)
     hash: str | None = Field(default=None, max_length=64)
     created_by_role: str = Field(default="end_user", max_length=16)

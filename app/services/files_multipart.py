@@ -2,9 +2,11 @@
 from the ASGI body stream), as a pull-style sequence of events. Nothing is buffered beyond
 one received chunk, except small text fields (capped)."""
 
+import re
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -39,6 +41,24 @@ class FileEnd:
 
 
 Event = Field | FileStart | FileData | FileEnd
+
+
+# RFC 5987 `filename*=charset'lang'percent-encoded`, which parse_options_header drops.
+_EXTENDED_FILENAME = re.compile(rb"""filename\*\s*=\s*"?([^";]+)"?""", re.IGNORECASE)
+
+
+def _filename(disposition: bytes, options: dict[bytes, bytes]) -> str | None:
+    """The part's file name: `filename*` before `filename`, as Werkzeug reads them."""
+    found = _EXTENDED_FILENAME.search(disposition)
+    if found is not None:
+        charset, _, rest = found.group(1).decode("latin-1").strip().partition("'")
+        _, _, encoded = rest.partition("'")
+        try:
+            return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset
+            return unquote(encoded, errors="replace")
+    raw = options.get(b"filename")
+    return None if raw is None else raw.decode("utf-8", "replace")
 
 
 def boundary_of(content_type: str) -> bytes | None:
@@ -114,15 +134,15 @@ class MultipartReader:
         self._header_name = self._header_value = b""
 
     def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        disposition = self._headers.get(b"content-disposition", b"")
+        _, options = parse_options_header(disposition)
         name = options.get(b"name", b"").decode("utf-8", "replace")
-        raw_filename = options.get(b"filename")
-        if raw_filename is None:
+        filename = _filename(disposition, options)
+        if filename is None:
             self._field = (name, bytearray())
             return
         self._in_file = True
         content_type = self._headers.get(b"content-type", b"").decode("latin-1").strip()
-        filename = raw_filename.decode("utf-8", "replace")
         self._events.append(FileStart(name, filename, content_type))
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:

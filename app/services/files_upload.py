@@ -1,12 +1,15 @@
 """`POST /v1/files/upload`: stream one multipart file into storage with Dify's checks.
 
-The size limit (per file class) is enforced while the body streams in, and the extension is
-checked against the content's first bytes before anything is written. The object is stored
-under a uuid key; the client's filename is only ever a display name. A rejected upload
-leaves no stored bytes and no row.
+The size limit (per file class) is enforced while the body streams in; like Dify, Kiln does
+not judge the content by its name (previews are served with `nosniff`). Dify reads the
+whole form before its checks, so their order is kept: no `file` part, then more than one
+file part, then the part's type and name. The object is stored under a uuid key; the
+client's filename is only ever a display name. A rejected upload leaves no stored bytes
+and no row.
 """
 
 import hashlib
+import posixpath
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from app.services.files_multipart import (
     boundary_of,
 )
 from app.services.files_signing import signed_url
-from app.services.files_types import SNIFF_BYTES, content_matches, size_limit
+from app.services.files_types import MB, size_limit
 from app.storage import Storage, get_storage
 
 INVALID_FILENAME_CHARS = frozenset('/\\:*?"<>|')
@@ -50,14 +53,19 @@ class _Stored:
 
 
 def clean_name(filename: str) -> tuple[str, str]:
-    """Dify's rules: reject path-like characters, cut long stems; return (name, extension)."""
+    """Dify's rules: reject path-like characters, cut a long name to its first segment;
+    return (name, extension)."""
     if any(char in INVALID_FILENAME_CHARS for char in filename):
         raise InvalidParam("Filename contains invalid characters")
-    stem, dot, ext = filename.rpartition(".")
-    extension = ext.lower() if dot else ""
+    extension = posixpath.splitext(filename)[1].lstrip(".").lower()
     if len(filename) > MAX_NAME:
-        filename = (stem[:MAX_NAME] + "." + extension) if dot else filename[:MAX_NAME]
-    return filename, extension[:32]
+        filename = filename.split(".")[0][:MAX_NAME] + "." + extension
+    return filename, extension
+
+
+def bare_mime_type(content_type: str) -> str:
+    """The part's MIME type as Werkzeug reports it: no parameters, lower case."""
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _key_suffix(extension: str) -> str:
@@ -65,13 +73,10 @@ def _key_suffix(extension: str) -> str:
 
 
 async def _file_chunks(
-    reader: MultipartReader, extension: str, limit: int, digest: "hashlib._Hash"
+    reader: MultipartReader, limit: int, digest: "hashlib._Hash"
 ) -> AsyncIterator[bytes]:
-    """The file part's bytes: the head is sniffed before the first byte is yielded; the
-    running size is checked against the limit on every chunk."""
-    head = b""
+    """The file part's bytes; the running size is checked against the limit on each chunk."""
     size = 0
-    sniffed = False
     async for event in reader:
         if isinstance(event, FileEnd):
             break
@@ -81,67 +86,79 @@ async def _file_chunks(
         if size > limit:
             raise FileTooLarge()
         digest.update(event.data)
-        if sniffed:
-            yield event.data
-            continue
-        head += event.data
-        if len(head) >= SNIFF_BYTES:
-            if not content_matches(extension, head):
-                raise UnsupportedFileType()
-            sniffed = True
-            yield head
-    if not sniffed:
-        if not content_matches(extension, head):
-            raise UnsupportedFileType()
-        if head:
-            yield head
+        yield event.data
+
+
+def _part_error(start: FileStart) -> Exception | None:
+    if not bare_mime_type(start.content_type):
+        return UnsupportedFileType()
+    if not start.filename:
+        return FilenameNotExists()
+    return None
 
 
 async def _store_part(
     app: App, start: FileStart, reader: MultipartReader, storage: Storage, settings: Settings
 ) -> _Stored:
-    if not start.content_type:
-        raise UnsupportedFileType()
-    if not start.filename:
-        raise FilenameNotExists()
-    name, extension = clean_name(start.filename)
+    name, extension = clean_name(start.filename or "")
     key = f"upload_files/{app.id}/{uuid.uuid4()}{_key_suffix(extension)}"
     digest = hashlib.sha3_256()
-    chunks = _file_chunks(reader, extension, size_limit(extension, settings), digest)
+    chunks = _file_chunks(reader, size_limit(extension, settings), digest)
     size = await storage.save(key, chunks)
-    return _Stored(key, name, extension, start.content_type, size, digest.hexdigest())
+    mime_type = bare_mime_type(start.content_type)
+    return _Stored(key, name, extension, mime_type, size, digest.hexdigest())
 
 
-async def _drain_file(reader: MultipartReader) -> None:
+async def _drain_file(reader: MultipartReader, limit: int) -> None:
+    """Skip a part Kiln does not store, still bounded like a file it would."""
+    size = 0
     async for event in reader:
         if isinstance(event, FileEnd):
             return
+        if isinstance(event, FileData):
+            size += len(event.data)
+            if size > limit:
+                raise FileTooLarge()
+
+
+@dataclass(slots=True)
+class _Form:
+    stored: _Stored | None = None
+    user: str | None = None
+    file_parts: int = 0
+    seen_file: bool = False
+    deferred: Exception | None = None  # the `file` part's own fault, reported last
 
 
 async def _read_form(
     app: App, reader: MultipartReader, storage: Storage, settings: Settings
-) -> tuple[_Stored | None, str | None, int]:
-    stored: _Stored | None = None
-    user: str | None = None
-    file_parts = 0
+) -> _Form:
+    form = _Form()
+    drain_limit = settings.upload_video_file_size_limit * MB  # the largest class limit
     try:
         async for event in reader:
             if isinstance(event, Field):
                 if event.name == "user":
-                    user = event.value
-            elif isinstance(event, FileStart):
-                file_parts += 1
-                if file_parts > 1:
-                    raise TooManyFiles()
-                if event.name != "file":
-                    await _drain_file(reader)
-                    continue
-                stored = await _store_part(app, event, reader, storage, settings)
+                    form.user = event.value
+                continue
+            if not isinstance(event, FileStart):
+                continue
+            form.file_parts += 1
+            is_file = event.name == "file" and not form.seen_file
+            form.seen_file = form.seen_file or is_file
+            if form.seen_file and form.file_parts > 1:
+                raise TooManyFiles()
+            fault = _part_error(event) if is_file else None
+            if not is_file or fault is not None:
+                form.deferred = form.deferred or fault
+                await _drain_file(reader, drain_limit)
+                continue
+            form.stored = await _store_part(app, event, reader, storage, settings)
     except BaseException:
-        if stored is not None:
-            await storage.delete(stored.key)
+        if form.stored is not None:
+            await storage.delete(form.stored.key)
         raise
-    return stored, user, file_parts
+    return form
 
 
 async def upload(
@@ -155,10 +172,14 @@ async def upload(
     reader = MultipartReader(body, boundary)
     stored: _Stored | None = None
     try:
-        stored, user, file_parts = await _read_form(app, reader, storage, settings)
-        if stored is None:
-            raise TooManyFiles() if file_parts > 1 else NoFileUploaded()
-        end_user = await end_users.get_or_create(app.id, user or None)
+        form = await _read_form(app, reader, storage, settings)
+        stored = form.stored
+        if not form.seen_file:
+            raise NoFileUploaded()
+        if form.deferred is not None:
+            raise form.deferred
+        assert stored is not None
+        end_user = await end_users.get_or_create(app.id, form.user or None)
         row = UploadFile(
             app_id=app.id,
             storage_key=stored.key,

@@ -6,7 +6,6 @@ from starlette.responses import Response
 
 from app.api.body import parse_model, read_json
 from app.api.deps import AppDep, RuntimeDep
-from app.api.params import path_uuid
 from app.schemas.annotation import (
     AnnotationItem,
     AnnotationPage,
@@ -42,20 +41,19 @@ async def create_annotation(request: Request, app: AppDep, runtime: RuntimeDep) 
     return await annotations.create(runtime, app.id, payload.question, payload.answer)
 
 
-@router.put("/apps/annotations/{annotation_id}")
+@router.put("/apps/annotations/{annotation_id:dify_uuid}")
 async def update_annotation(
     annotation_id: str, request: Request, app: AppDep, runtime: RuntimeDep
 ) -> AnnotationItem:
-    annotation_id = path_uuid(annotation_id)
     payload = parse_model(AnnotationPayload, await read_json(request))
     return await annotations.update_one(
         runtime, app.id, annotation_id, payload.question, payload.answer
     )
 
 
-@router.delete("/apps/annotations/{annotation_id}", status_code=204)
+@router.delete("/apps/annotations/{annotation_id:dify_uuid}", status_code=204)
 async def delete_annotation(annotation_id: str, app: AppDep) -> Response:
-    await annotations.delete_one(app.id, path_uuid(annotation_id))
+    await annotations.delete_one(app.id, annotation_id)
     return Response(status_code=204)
 
 
@@ -67,8 +65,8 @@ async def annotation_reply_action(
     return await annotation_reply_jobs.start(runtime, app.id, action, payload)
 
 
-@router.get("/apps/annotation-reply/{action}/status/{job_id}")
+@router.get("/apps/annotation-reply/{action}/status/{job_id:dify_uuid}")
 async def annotation_reply_status(
     action: str, job_id: str, app: AppDep, runtime: RuntimeDep
 ) -> ReplyJobStatus:
-    return await annotation_reply_jobs.status(runtime, action, path_uuid(job_id))
+    return await annotation_reply_jobs.status(runtime, action, job_id)

@@ -1,14 +1,14 @@
 """Conversations of the calling end user: list, rename, delete, variables; and the message
 history (chat-family apps only)."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.api.body import parse_model, read_json
 from app.api.deps import AppDep, RuntimeDep
-from app.api.params import check_chat_family, optional_json, path_uuid, user_of
+from app.api.params import check_chat_family, optional_json, user_of
 from app.core.errors import InvalidParam
 from app.schemas.common import optional_uuid
 from app.schemas.conversation import (
@@ -24,11 +24,10 @@ from app.schemas.conversation_variable import (
     ConversationVariablesQuery,
     ConversationVariableUpdatePayload,
 )
+from app.schemas.queries import MessageListQuery
 from app.services import conversation_naming, conversation_variables, conversations, messages
 
 router = APIRouter(tags=["conversations"])
-
-Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 def _uuid_or_none(value: str | None, name: str) -> str | None:
@@ -47,11 +46,10 @@ async def list_conversations(
     return await conversations.list_page(app.id, user, query.last_id, query.limit, query.sort_by)
 
 
-@router.post("/conversations/{conversation_id}/name")
+@router.post("/conversations/{conversation_id:dify_uuid}/name")
 async def rename_conversation(
     conversation_id: str, request: Request, app: AppDep, runtime: RuntimeDep
 ) -> ConversationItem:
-    conversation_id = path_uuid(conversation_id)
     data = await read_json(request)
     user = user_of(data)
     check_chat_family(app)
@@ -66,16 +64,15 @@ async def rename_conversation(
     )
 
 
-@router.delete("/conversations/{conversation_id}", status_code=204)
+@router.delete("/conversations/{conversation_id:dify_uuid}", status_code=204)
 async def delete_conversation(conversation_id: str, request: Request, app: AppDep) -> Response:
-    conversation_id = path_uuid(conversation_id)
     user = user_of(await optional_json(request))
     check_chat_family(app)
     await conversations.delete_owned(app.id, user, conversation_id)
     return Response(status_code=204)
 
 
-@router.get("/conversations/{conversation_id}/variables")
+@router.get("/conversations/{conversation_id:dify_uuid}/variables")
 async def list_variables(
     conversation_id: str,
     app: AppDep,
@@ -84,7 +81,6 @@ async def list_variables(
     limit: str | None = None,
     variable_name: str | None = None,
 ) -> ConversationVariablePage:
-    conversation_id = path_uuid(conversation_id)
     check_chat_family(app)
     raw: dict[str, Any] = {"last_id": last_id, "variable_name": variable_name}
     if limit is not None:
@@ -96,12 +92,10 @@ async def list_variables(
     )
 
 
-@router.put("/conversations/{conversation_id}/variables/{variable_id}")
+@router.put("/conversations/{conversation_id:dify_uuid}/variables/{variable_id:dify_uuid}")
 async def update_variable(
     conversation_id: str, variable_id: str, request: Request, app: AppDep
 ) -> ConversationVariableItem:
-    conversation_id = path_uuid(conversation_id)
-    variable_id = path_uuid(variable_id)
     data = await read_json(request)
     user = user_of(data)
     check_chat_family(app)
@@ -114,12 +108,11 @@ async def update_variable(
 @router.get("/messages")
 async def list_messages(
     app: AppDep,
-    conversation_id: str,
+    request: Request,
     user: str | None = None,
-    first_id: str | None = None,
-    limit: Limit = 20,
 ) -> MessagePage:
-    check_chat_family(app)
-    conversation = _uuid_or_none(conversation_id, "conversation_id")
-    cursor = _uuid_or_none(first_id, "first_id")
-    return await messages.list_page(app.id, user, conversation or "", cursor, limit)
+    check_chat_family(app)  # before the query, as Dify checks the mode first
+    query = parse_model(MessageListQuery, dict(request.query_params))
+    return await messages.list_page(
+        app.id, user, query.conversation_id or "", query.first_id, query.limit
+    )

@@ -3,14 +3,13 @@
 from fastapi import APIRouter
 
 from app.api.deps import AppDep
-from app.api.params import path_uuid
 from app.schemas.end_user import EndUserDetail
 from app.services import end_user_details
 
 router = APIRouter(tags=["end_users"])
 
 
-@router.get("/end-users/{end_user_id}")
+@router.get("/end-users/{end_user_id:dify_uuid}")
 async def get_end_user(end_user_id: str, app: AppDep) -> EndUserDetail:
-    end_user = await end_user_details.get_for_app(app.id, path_uuid(end_user_id))
+    end_user = await end_user_details.get_for_app(app.id, end_user_id)
     return EndUserDetail.of(end_user)

@@ -3,14 +3,14 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from app.api.body import parse_model
 from app.api.deps import AppDep, RuntimeDep
-from app.api.params import path_uuid
 from app.schemas.files import UploadedFile
+from app.schemas.queries import FilePreviewQuery
 from app.services import files_preview, files_upload
 from app.services.files_signing import signed_url
 
 router = APIRouter(tags=["files"])
-TRUE_VALUES = ("true", "1", "yes", "on")
 
 
 @router.post("/files/upload", status_code=201)
@@ -22,15 +22,10 @@ async def upload_file(request: Request, app: AppDep, runtime: RuntimeDep) -> JSO
     return JSONResponse(body.model_dump(), status_code=201)
 
 
-@router.get("/files/{file_id}/preview")
+@router.get("/files/{file_id:dify_uuid}/preview")
 async def preview_file(
-    file_id: str,
-    app: AppDep,
-    runtime: RuntimeDep,
-    as_attachment: str | None = None,
-    user: str | None = None,
+    file_id: str, request: Request, app: AppDep, runtime: RuntimeDep
 ) -> StreamingResponse:
-    file_id = path_uuid(file_id)  # Dify's <uuid:...> route does not match a bad id
-    attachment = (as_attachment or "").strip().lower() in TRUE_VALUES
-    body = await files_preview.preview(runtime.settings, app.id, file_id, attachment)
+    query = parse_model(FilePreviewQuery, dict(request.query_params))
+    body = await files_preview.preview(runtime.settings, app.id, file_id, query.as_attachment)
     return StreamingResponse(body.chunks, media_type=body.media_type, headers=body.headers)

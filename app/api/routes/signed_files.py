@@ -5,7 +5,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import RuntimeDep
-from app.api.params import path_uuid
 from app.services.files_preview import signed_preview
 
 router = APIRouter(tags=["files"])
@@ -14,17 +13,16 @@ router = APIRouter(tags=["files"])
 async def _serve(
     request: Request, runtime: RuntimeDep, kind: str, file_id: str
 ) -> StreamingResponse:
-    file_id = path_uuid(file_id)
     params = dict(request.query_params)
     body = await signed_preview(runtime.settings, kind, file_id, params)
     return StreamingResponse(body.chunks, media_type=body.media_type, headers=body.headers)
 
 
-@router.get("/files/{file_id}/file-preview")
+@router.get("/files/{file_id:dify_uuid}/file-preview")
 async def file_preview(file_id: str, request: Request, runtime: RuntimeDep) -> StreamingResponse:
     return await _serve(request, runtime, "file-preview", file_id)
 
 
-@router.get("/files/{file_id}/image-preview")
+@router.get("/files/{file_id:dify_uuid}/image-preview")
 async def image_preview(file_id: str, request: Request, runtime: RuntimeDep) -> StreamingResponse:
     return await _serve(request, runtime, "image-preview", file_id)
