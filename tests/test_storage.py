@@ -123,6 +123,7 @@ async def test_uploads_and_previews_through_s3(
         assert s3.objects() == {body["file_key"]: PNG}
         preview = await client.get(body["source_url"])
         assert preview.status_code == 200 and preview.content == PNG
-        rejected = await upload(client, key, b"%PDF-1.4", "x.png")
-        assert rejected.status_code == 415
-        assert s3.objects() == {body["file_key"]: PNG}
+        monkeypatch.setattr(settings, "upload_image_file_size_limit", 0)
+        rejected = await upload(client, key, PNG, "x.png")  # over the limit mid-body
+        assert rejected.status_code == 413
+        assert s3.objects() == {body["file_key"]: PNG}  # nothing of it is left behind
