@@ -8,28 +8,13 @@ from typing import Any
 
 import httpx
 
+from tests.api.test_annotations import _create, _list
 from tests.support.dsl import auth, chat_dsl, make_app
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.sse import answer_of, parse_frames
 
 OFFLINE = {"embedding_provider_name": "kiln", "embedding_model_name": "hash-256"}
 OPENAI = {"provider": "openai", "model": "gpt-4o-mini"}
-
-
-async def _create(client: httpx.AsyncClient, key: str, q: str, a: str) -> dict[str, Any]:
-    resp = await client.post(
-        "/v1/apps/annotations", json={"question": q, "answer": a}, headers=auth(key)
-    )
-    assert resp.status_code == 201, resp.text
-    data: dict[str, Any] = resp.json()
-    return data
-
-
-async def _list(client: httpx.AsyncClient, key: str, **params: Any) -> dict[str, Any]:
-    resp = await client.get("/v1/apps/annotations", params=params, headers=auth(key))
-    assert resp.status_code == 200, resp.text
-    data: dict[str, Any] = resp.json()
-    return data
 
 
 async def _job(client: httpx.AsyncClient, key: str, action: str, threshold: float = 0.9) -> None:
