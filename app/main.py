@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.middleware import HeadAsGet, ServiceApiCors
+from app.api.middleware import DifyCors, HeadAsGet
 from app.api.router import root
 from app.core.config import get_settings
 from app.core.db import dispose_engine
@@ -54,6 +54,6 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(root)
-    app.add_middleware(ServiceApiCors)
+    app.add_middleware(DifyCors)
     app.add_middleware(HeadAsGet)
     return app

@@ -85,6 +85,18 @@ def upstream_failure(provider: ResolvedProvider, status: int, raw: bytes) -> Gat
     return UpstreamError(text)
 
 
+def _usage(usage: object) -> UsageCount | None:
+    """A chunk's token counts; unreadable numbers are ignored (Kiln then counts itself)."""
+    if not isinstance(usage, dict) or not usage:
+        return None
+    try:
+        return UsageCount(
+            int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        )
+    except (TypeError, ValueError):
+        return None
+
+
 def _piece(provider: ResolvedProvider, chunk: object, chat: bool) -> tuple[str, object]:
     """The text and usage of one stream chunk; a provider error or an unexpected shape
     fails the generation (as the OpenAI SDK and Dify's model runtime do)."""
@@ -129,11 +141,9 @@ async def stream(
                 piece, usage = _piece(provider, orjson.loads(data), chat)
                 if piece:
                     yield piece
-                if isinstance(usage, dict) and usage:
-                    yield UsageCount(
-                        int(usage.get("prompt_tokens") or 0),
-                        int(usage.get("completion_tokens") or 0),
-                    )
+                counted = _usage(usage)
+                if counted is not None:
+                    yield counted
     except httpx.HTTPError as exc:
         raise UpstreamError(
             redact(f"[{provider.id}] Connection error: {type(exc).__name__}", (provider.api_key,))

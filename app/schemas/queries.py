@@ -16,7 +16,7 @@ class FilePreviewQuery(BaseModel):
 
 
 class MessageListQuery(BaseModel):
-    conversation_id: str
+    conversation_id: str | None = Field(...)  # required; blank reads as absent
     first_id: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
 

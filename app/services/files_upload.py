@@ -40,6 +40,8 @@ from app.storage import Storage, get_storage
 
 INVALID_FILENAME_CHARS = frozenset('/\\:*?"<>|')
 MAX_NAME = 200
+MAX_KEY_EXTENSION = 16
+COLUMN = 255  # upload_files.name / .extension
 
 
 @dataclass(slots=True)
@@ -60,7 +62,7 @@ def clean_name(filename: str) -> tuple[str, str]:
     extension = posixpath.splitext(filename)[1].lstrip(".").lower()
     if len(filename) > MAX_NAME:
         filename = filename.split(".")[0][:MAX_NAME] + "." + extension
-    return filename, extension
+    return filename[:COLUMN], extension[:COLUMN]  # only absurd extensions meet the columns
 
 
 def bare_mime_type(content_type: str) -> str:
@@ -69,7 +71,9 @@ def bare_mime_type(content_type: str) -> str:
 
 
 def _key_suffix(extension: str) -> str:
-    return f".{extension}" if extension.isalnum() and extension.isascii() else ""
+    # The key is internal: a long or odd extension stays out of it (and out of file names).
+    ok = extension.isalnum() and extension.isascii() and len(extension) <= MAX_KEY_EXTENSION
+    return f".{extension}" if ok else ""
 
 
 async def _file_chunks(
@@ -94,6 +98,10 @@ def _part_error(start: FileStart) -> Exception | None:
         return UnsupportedFileType()
     if not start.filename:
         return FilenameNotExists()
+    try:
+        clean_name(start.filename)
+    except InvalidParam as exc:
+        return exc
     return None
 
 

@@ -61,12 +61,6 @@ def check_mode(app: App, kind: str) -> None:
         raise errors.NotChatApp()
 
 
-def _check_command(app: App, command: GenerateCommand) -> None:
-    check_mode(app, command.kind)
-    if app.mode == "agent-chat" and not command.streaming:
-        raise errors.InvalidParam("Agent Chat App does not support blocking mode")
-
-
 def _app_config(app: App) -> AppConfig:
     model_config = app.dsl.get("model_config")
     if not isinstance(model_config, dict):
@@ -105,7 +99,7 @@ def _limit(runtime: Runtime, app: App) -> int:
 async def start_generation(runtime: Runtime, app: App, command: GenerateCommand) -> Generation:
     """Dify's order: the concurrency slot, then query, conversation, files, model
     credentials and inputs, so the first failing check is the one Dify would report."""
-    _check_command(app, command)
+    check_mode(app, command.kind)
     request_id = uuid.uuid4().hex
     limit = _limit(runtime, app)
     if limit > 0 and not await runtime.limiter.acquire(app.id, request_id, limit):
@@ -123,6 +117,8 @@ async def start_generation(runtime: Runtime, app: App, command: GenerateCommand)
 async def _prepare_and_launch(
     runtime: Runtime, app: App, command: GenerateCommand, request_id: str
 ) -> Generation:
+    if app.mode == "agent-chat" and not command.streaming:  # Dify: inside the generator
+        raise errors.InvalidParam("Agent Chat App does not support blocking mode")
     if command.kind == "chat" and not command.query:
         raise errors.InvalidParam("query is required")
     end_user = await end_users.get_or_create(app.id, command.user)

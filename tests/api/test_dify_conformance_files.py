@@ -285,3 +285,50 @@ async def test_malformed_uuid_path_is_a_route_miss_even_without_a_key(
     resp = await client.request(method, path)
     assert resp.status_code == 404, resp.text
     assert resp.json() == {"code": "not_found", "message": NOT_FOUND, "status": 404}
+
+
+async def test_the_bare_prefix_redirects_to_the_index(client: httpx.AsyncClient) -> None:
+    """Werkzeug redirects a rule's slash-less form even with strict slashes: Dify's index
+    rule is `/v1/`, so `/v1` is a 308 to it."""
+    resp = await client.get("/v1")
+    assert resp.status_code == 308 and resp.headers["location"] == "/v1/"
+
+
+async def test_signed_file_routes_answer_cors(client: httpx.AsyncClient) -> None:
+    """Dify api/extensions/ext_blueprints.py: `CORS(files_bp, allow_headers=["Content-Type"],
+    ...)` — a page may fetch a signed `source_url` from the browser."""
+    resp = await client.options(
+        "/files/00000000-0000-0000-0000-000000000000/file-preview",
+        headers={"Origin": "https://example.com", "Access-Control-Request-Method": "GET"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers.get("access-control-allow-origin") == "*"
+
+
+async def test_an_unhandled_error_still_carries_cors(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flask-CORS decorates every response of the blueprint, error handler output included:
+    a browser must see a 500 as a 500, not as a CORS failure."""
+    from app.services import app_info
+
+    def broken(app: object) -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app_info, "info", broken)
+    _, key = await make_app(chat_dsl())
+    resp = await client.get("/v1/info", headers={**auth(key), "Origin": "https://example.com"})
+    assert resp.status_code == 500
+    assert resp.json() == {"code": "unknown", "message": "Internal Server Error", "status": 500}
+    assert resp.headers.get("access-control-allow-origin") == "*"
+
+
+async def test_a_long_extension_is_kept_out_of_the_storage_key(client: httpx.AsyncClient) -> None:
+    """Dify stores the whole extension; Kiln's storage key is internal, so an absurdly long
+    one must not make the upload fail."""
+    _, key = await make_app(chat_dsl())
+    extension = "x" * 200
+    resp = await upload(client, key, b"data", f"blob.{extension}", "application/octet-stream")
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["extension"] == extension
