@@ -29,7 +29,7 @@ class KilnProcess:
         self._env = {**os.environ, "KILN_LOG_LEVEL": "warning", **env}
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> "KilnProcess":
+    def start(self, timeout: float = 60.0) -> "KilnProcess":
         self._proc = subprocess.Popen(
             [KILN, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self._env,
@@ -46,7 +46,9 @@ class KilnProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("kiln serve did not become healthy")
+        self._proc.kill()  # say what it was doing instead of leaving it running
+        self._proc.wait()
+        raise RuntimeError(f"kiln serve did not become healthy: {self.stderr()}")
 
     def terminate(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
