@@ -12,6 +12,13 @@ from app.core.errors import error_body
 
 logger = logging.getLogger("kiln")
 
+# Set in the scope of a HEAD served as GET, so a route can skip producing a body.
+HEAD_REQUEST = "kiln.head_request"
+
+
+def is_head(scope: Scope) -> bool:
+    return bool(scope.get(HEAD_REQUEST))
+
 
 class HeadAsGet:
     """Werkzeug adds HEAD to every GET rule: run the GET, send its headers, drop its body."""
@@ -31,7 +38,7 @@ class HeadAsGet:
                 return
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        await self.app({**scope, "method": "GET", HEAD_REQUEST: True}, receive, headers_only)
 
 
 class DifyCors:

@@ -73,18 +73,32 @@ def _headers(upload: UploadFile, as_attachment: bool) -> tuple[dict[str, str], s
     return headers, media_type
 
 
-async def _body(storage: Storage, upload: UploadFile, as_attachment: bool) -> FileBody:
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
+
+
+async def _body(
+    storage: Storage, upload: UploadFile, as_attachment: bool, headers_only: bool
+) -> FileBody:
+    """`headers_only` (HEAD) checks the object exists without reading it."""
     try:
-        chunks = await storage.open(upload.storage_key)
+        if headers_only:
+            await storage.size(upload.storage_key)
+            chunks = _no_chunks()
+        else:
+            chunks = await storage.open(upload.storage_key)
     except ObjectNotFound:
         raise FileNotFound("Failed to load file content: the stored object is missing") from None
     headers, media_type = _headers(upload, as_attachment)
     return FileBody(chunks, headers, media_type)
 
 
-async def preview(settings: Settings, app_id: str, file_id: str, as_attachment: bool) -> FileBody:
+async def preview(
+    settings: Settings, app_id: str, file_id: str, as_attachment: bool, headers_only: bool
+) -> FileBody:
     upload = await owned_upload(app_id, file_id)
-    return await _body(get_storage(settings), upload, as_attachment)
+    return await _body(get_storage(settings), upload, as_attachment, headers_only)
 
 
 SIGNATURE_INVALID = "File not found or signature is invalid"
@@ -95,6 +109,7 @@ async def signed_preview(
     kind: str,
     file_id: str,
     params: dict[str, str],
+    headers_only: bool,
 ) -> FileBody:
     timestamp, nonce, sign = (params.get(k, "") for k in ("timestamp", "nonce", "sign"))
     if not verify(settings, kind, file_id, timestamp, nonce, sign):
@@ -105,7 +120,7 @@ async def signed_preview(
         raise NotFound(SIGNATURE_INVALID)
     as_attachment = params.get("as_attachment", "").lower() == "true"
     try:
-        return await _body(get_storage(settings), upload, as_attachment)
+        return await _body(get_storage(settings), upload, as_attachment, headers_only)
     except FileNotFound:
         raise NotFound(SIGNATURE_INVALID) from None
 

@@ -1,6 +1,7 @@
 """`GET /v1/files/{id}/preview` (only files used in a message of the calling app) and the
 signed, expiring `/files/{id}/file-preview` URLs."""
 
+import os
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -127,3 +128,29 @@ async def test_signed_urls(client: httpx.AsyncClient, storage_root: Path) -> Non
     for path in stored_files(storage_root):
         path.unlink()
     assert (await client.get(url)).status_code == 404
+
+
+async def test_head_answers_headers_without_reading_the_file(
+    client: httpx.AsyncClient, upstream: FakeUpstream, storage_root: Path
+) -> None:
+    """HEAD (served by every GET route, as Werkzeug does) gives the preview's headers. The
+    stored object is swapped for a FIFO with no writer: reading it would block forever, so
+    a prompt answer shows HEAD only checked that it exists."""
+    _, key = await make_app(files_app())
+    file_id = await _used_file(client, key)
+    signed = (await upload(client, key)).json()["source_url"]
+    urls = [(f"/v1/files/{file_id}/preview", auth(key)), (signed, {})]
+    full = {url: await client.get(url, headers=headers) for url, headers in urls}
+    stored = stored_files(storage_root)
+    for path in stored:
+        path.unlink()
+        os.mkfifo(path)
+    for url, headers in urls:
+        resp = await client.head(url, headers=headers, timeout=20)
+        assert resp.status_code == 200 and resp.content == b""
+        for name in ("content-type", "content-length", "x-content-type-options"):
+            assert resp.headers[name] == full[url].headers[name], name
+    for path in stored:
+        path.unlink()
+    for url, headers in urls:
+        assert (await client.head(url, headers=headers)).status_code == 404

@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.api.body import parse_model
 from app.api.deps import AppDep, RuntimeDep
+from app.api.middleware import is_head
 from app.schemas.files import UploadedFile
 from app.schemas.queries import FilePreviewQuery
 from app.services import files_preview, files_upload
@@ -27,5 +28,7 @@ async def preview_file(
     file_id: str, request: Request, app: AppDep, runtime: RuntimeDep
 ) -> StreamingResponse:
     query = parse_model(FilePreviewQuery, dict(request.query_params))
-    body = await files_preview.preview(runtime.settings, app.id, file_id, query.as_attachment)
+    body = await files_preview.preview(
+        runtime.settings, app.id, file_id, query.as_attachment, is_head(request.scope)
+    )
     return StreamingResponse(body.chunks, media_type=body.media_type, headers=body.headers)

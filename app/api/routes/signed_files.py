@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import RuntimeDep
+from app.api.middleware import is_head
 from app.services.files_preview import signed_preview
 
 router = APIRouter(tags=["files"])
@@ -14,7 +15,9 @@ async def _serve(
     request: Request, runtime: RuntimeDep, kind: str, file_id: str
 ) -> StreamingResponse:
     params = dict(request.query_params)
-    body = await signed_preview(runtime.settings, kind, file_id, params)
+    body = await signed_preview(
+        runtime.settings, kind, file_id, params, headers_only=is_head(request.scope)
+    )
     return StreamingResponse(body.chunks, media_type=body.media_type, headers=body.headers)
 
 
