@@ -3,6 +3,7 @@ killed replica reads as failed once its lease lapses, and a superseded job canno
 itself back into the app's running-job claim."""
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -13,8 +14,10 @@ from tests.support.fake_upstream import FakeUpstream
 from tests.support.processes import REPLICA_REDIS, KilnProcess
 
 OPENAI = {"provider": "openai", "model": "gpt-4o-mini"}
-# One-second leases, so a lapse is quick to observe.
-ENV = {"KILN_REDIS_URL": REPLICA_REDIS, "KILN_ANNOTATION_JOB_LEASE_TTL": "1"}
+# Short leases, so a lapse is quick to observe; renewed every TTL/3, so a replica stalled
+# for under two seconds on a loaded machine still keeps them.
+LEASE_TTL = 3
+ENV = {"KILN_REDIS_URL": REPLICA_REDIS, "KILN_ANNOTATION_JOB_LEASE_TTL": str(LEASE_TTL)}
 ENABLE = {
     "score_threshold": 0.9,
     "embedding_provider_name": "openai",
@@ -45,27 +48,30 @@ class ReplyApi:
         assert resp.status_code == 200, resp.text
         return dict(resp.json())
 
+    async def wait_for(self, url: str, job_id: str, job_status: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while (status := await self.status(url, job_id))["job_status"] != job_status:
+            assert time.monotonic() < deadline, status
+            await asyncio.sleep(0.05)
+        return status
+
 
 async def test_annotation_job_of_a_killed_replica_reports_error(
     database: str, upstream: FakeUpstream
 ) -> None:
-    upstream.behaviour.embedding_delay = 60  # the job is still embedding when its process dies
+    upstream.behaviour.hold_embeddings = True  # the job is still embedding when its process dies
     _, key = await make_app(chat_dsl(**OPENAI))
     async with httpx.AsyncClient(timeout=30) as http:
         api = ReplyApi(http, key)
         with KilnProcess(**ENV) as doomed:
             await api.annotate(doomed.url)
             job_id = (await api.request(doomed.url, "enable"))["job_id"]
-            for _ in range(100):
-                if (await api.status(doomed.url, job_id))["job_status"] == "processing":
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(1.5)  # longer than the lease: renewals keep it processing
+            await api.wait_for(doomed.url, job_id, "processing")
+            await asyncio.sleep(LEASE_TTL * 1.5)  # longer than the lease: renewals keep it
             assert (await api.status(doomed.url, job_id))["job_status"] == "processing"
             doomed.kill()
         with KilnProcess(**ENV) as survivor:
-            await asyncio.sleep(1.2)  # the dead job's lease lapses
-            status = await api.status(survivor.url, job_id)
+            status = await api.wait_for(survivor.url, job_id, "error")  # once the lease lapses
     assert status == {"job_id": job_id, "job_status": "error", "error_msg": INTERRUPTED}
 
 
@@ -74,17 +80,17 @@ async def test_a_superseded_job_cannot_take_back_the_running_claim(
 ) -> None:
     # E1 runs; a disable supersedes it; E2 claims the app. E1 keeps renewing its own lease
     # but must not renew itself back into the claim: a third enable gets E2.
-    upstream.behaviour.embedding_delay = 4
+    upstream.behaviour.hold_embeddings = True  # both jobs stay running
     _, key = await make_app(chat_dsl(**OPENAI))
     async with httpx.AsyncClient(timeout=30) as http:
         api = ReplyApi(http, key)
         with KilnProcess(**ENV) as replica:
             await api.annotate(replica.url)
             first = await api.request(replica.url, "enable")
-            await asyncio.sleep(0.2)
+            await api.wait_for(replica.url, first["job_id"], "processing")
             await api.request(replica.url, "disable")
             second = await api.request(replica.url, "enable")
             assert second["job_id"] != first["job_id"]
-            await asyncio.sleep(1.2)  # several renewals of both jobs
+            await asyncio.sleep(LEASE_TTL * 1.2)  # several renewals of both jobs
             third = await api.request(replica.url, "enable")
     assert third == {"job_id": second["job_id"], "job_status": "processing"}

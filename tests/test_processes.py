@@ -53,7 +53,7 @@ async def test_stop_on_one_replica_stops_stream_on_another(
     database: str, upstream: FakeUpstream
 ) -> None:
     upstream.behaviour.first_delay = 0.7
-    upstream.behaviour.n_chunks = 300
+    upstream.behaviour.n_chunks = 1000  # 20 s: stopped long before its end
     upstream.behaviour.delay = 0.02
     _, key = await make_app(chat_dsl(**OPENAI))
     with (
@@ -77,7 +77,7 @@ async def test_stop_on_one_replica_stops_stream_on_another(
             assert stop.json() == {"result": "success"}
             events = await asyncio.wait_for(_drain(response), timeout=10)
     assert events[-1]["event"] == "message_end"
-    assert len([e for e in events if e["event"] == "message"]) < 250
+    assert len([e for e in events if e["event"] == "message"]) < 1000
     assert upstream.streams_closed_early == 1
 
 
@@ -147,7 +147,7 @@ async def test_execution_time_limit_ends_a_generation(
     upstream.behaviour.n_chunks = 500
     upstream.behaviour.delay = 0.02
     _, key = await make_app(chat_dsl(**OPENAI))
-    with KilnProcess(KILN_APP_MAX_EXECUTION_TIME="0.5") as replica:
+    with KilnProcess(KILN_APP_MAX_EXECUTION_TIME="2") as replica:
         async with httpx.AsyncClient(timeout=30) as http:
             resp = await http.post(
                 f"{replica.url}/v1/chat-messages",

@@ -94,7 +94,7 @@ def site() -> Iterator[tuple[str, Recorder]]:
         elif h.path == "/slow":
             h.send_response(200)
             h.end_headers()
-            for _ in range(30):
+            for _ in range(300):
                 h.wfile.write(b"x")
                 h.wfile.flush()
                 time.sleep(0.1)
@@ -191,7 +191,7 @@ async def test_time_is_capped_while_reading(site: tuple[str, Recorder]) -> None:
     started = time.monotonic()
     with pytest.raises(FetchTimeout):
         await fetch(f"{base}/slow", FetchPolicy(1_000_000, 0.5, LOOPBACK_ONLY))
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10  # the whole body takes 30 s
 
 
 async def test_the_checked_address_is_pinned(

@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import session_scope
@@ -135,8 +135,11 @@ async def _run(
 
 
 async def _questions(session: AsyncSession, app_id: str) -> dict[str, str]:
-    statement = select(MessageAnnotation.id, MessageAnnotation.question).where(
-        MessageAnnotation.app_id == app_id
+    # Oldest first, so embedding batches are stable from run to run.
+    statement = (
+        select(MessageAnnotation.id, MessageAnnotation.question)
+        .where(MessageAnnotation.app_id == app_id)
+        .order_by(col(MessageAnnotation.created_at), col(MessageAnnotation.id))
     )
     return {row[0]: row[1] for row in (await session.exec(statement)).all()}
 

@@ -45,7 +45,7 @@ async def _action(
 
 
 async def _wait(client: httpx.AsyncClient, key: str, action: str, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         resp = await client.get(
             f"/v1/apps/annotation-reply/{action}/status/{job_id}", headers=auth(key)
@@ -87,6 +87,15 @@ async def _chat(
 
 def _model_calls(upstream: FakeUpstream) -> list[dict[str, Any]]:
     return [r for r in upstream.requests if r["_path"].endswith("completions")]
+
+
+async def _held_in_embedding(upstream: FakeUpstream) -> None:
+    """Wait until a job's embeddings request has reached the (held) upstream: the job is
+    then running, whatever the machine's speed."""
+    deadline = time.monotonic() + 30
+    while not _embedding_calls(upstream):
+        assert time.monotonic() < deadline, "no embeddings request reached the upstream"
+        await asyncio.sleep(0.02)
 
 
 def _embedding_calls(upstream: FakeUpstream) -> list[dict[str, Any]]:
@@ -212,14 +221,15 @@ async def test_an_enable_while_one_runs_gets_the_running_job(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
     key, ids = await _app(client, ("opening hours", "9 to 5."))
-    upstream.behaviour.embedding_delay = 0.5
+    upstream.behaviour.hold_embeddings = True
     running = await _action(client, key, "enable", 0.99, OPENAI)
+    await _held_in_embedding(upstream)
     body = {"score_threshold": 0.5, **OFFLINE}
     for _ in range(2):  # Dify: the running job's id, `processing`; its settings stand
         resp = await client.post("/v1/apps/annotation-reply/enable", json=body, headers=auth(key))
         assert resp.json() == {"job_id": running, "job_status": "processing"}
+    upstream.behaviour.hold_embeddings = False
     assert (await _wait(client, key, "enable", running))["job_status"] == "completed"
-    upstream.behaviour.embedding_delay = 0
     answer, events = await _chat(client, key, "opening hours")  # embedded by OpenAI
     assert answer == "9 to 5." and events[-1]["metadata"]["annotation_reply"]["id"] == ids[0]
     answer, _ = await _chat(client, key, "what are the opening hours")  # below 0.99
@@ -236,12 +246,13 @@ async def test_enable_after_a_superseding_disable_is_a_new_job(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
     key, _ = await _app(client, ("opening hours", "9 to 5."))
-    upstream.behaviour.embedding_delay = 0.4
+    upstream.behaviour.hold_embeddings = True
     first = await _action(client, key, "enable", 0.5, OPENAI)
-    await asyncio.sleep(0.05)
+    await _held_in_embedding(upstream)
     await _action(client, key, "disable", 0.5, OPENAI)
     second = await _action(client, key, "enable", 0.5, OFFLINE)  # not the superseded one
     assert second != first
+    upstream.behaviour.hold_embeddings = False
     assert (await _wait(client, key, "enable", second))["job_status"] == "completed"
     assert (await _wait(client, key, "enable", first))["job_status"] == "error"
     answer, _ = await _chat(client, key, "opening hours")
@@ -252,10 +263,11 @@ async def test_disable_during_enable_wins(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
     key, _ = await _app(client, ("opening hours", "9 to 5."))
-    upstream.behaviour.embedding_delay = 0.4
+    upstream.behaviour.hold_embeddings = True
     enable = await _action(client, key, "enable", 0.5, OPENAI)
-    await asyncio.sleep(0.05)
+    await _held_in_embedding(upstream)
     disable = await _action(client, key, "disable", 0.5, OPENAI)
+    upstream.behaviour.hold_embeddings = False
     assert (await _wait(client, key, "disable", disable))["job_status"] == "completed"
     assert (await _wait(client, key, "enable", enable))["job_status"] == "error"
     answer, _ = await _chat(client, key, "opening hours")
@@ -291,16 +303,16 @@ async def test_edit_during_enable_is_reembedded(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
     key, ids = await _app(client, ("opening hours", "9 to 5."))
-    upstream.behaviour.embedding_delay = 0.3
+    upstream.behaviour.hold_embeddings = True
     job_id = await _action(client, key, "enable", 0.99, OPENAI)
-    await asyncio.sleep(0.05)  # the job is embedding the old question now
+    await _held_in_embedding(upstream)  # the job is embedding the old question now
     resp = await client.put(
         f"/v1/apps/annotations/{ids[0]}",
         json={"question": "parking spaces", "answer": "Plenty."},
         headers=auth(key),
     )
     assert resp.status_code == 200
+    upstream.behaviour.hold_embeddings = False
     assert (await _wait(client, key, "enable", job_id))["job_status"] == "completed"
-    upstream.behaviour.embedding_delay = 0
     assert (await _chat(client, key, "parking spaces"))[0] == "Plenty."
     assert (await _chat(client, key, "opening hours"))[0] == "Hello word word word word"

@@ -2,6 +2,7 @@
 `GET /v1/conversations` paging when timestamps tie (dify-api-behavior.md §6.3, §8)."""
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -53,7 +54,8 @@ async def _name_of(client: httpx.AsyncClient, key: str, user: str, conversation_
 async def _wait_for_name(
     client: httpx.AsyncClient, key: str, user: str, conversation_id: str
 ) -> str:
-    for _ in range(100):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         name = await _name_of(client, key, user, conversation_id)
         if name != "New conversation":
             return name
@@ -218,15 +220,20 @@ async def test_auto_generate_with_the_app_model_upstream(
 # --- automatic naming -----------------------------------------------------------------------
 
 
-async def test_new_conversation_is_named_in_the_background(client: httpx.AsyncClient) -> None:
-    _, key = await make_app(chat_dsl())
+async def test_new_conversation_is_named_in_the_background(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    upstream.behaviour.chunks = ["no json, so the title comes from the query"]
+    _, key = await make_app(chat_dsl(provider="openai", model="gpt-4o-mini"))
     body = {"inputs": {}, "query": LONG_QUERY, "user": "auto-u", "response_mode": "streaming"}
     async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
         raw = (await resp.aread()).decode()
+    upstream.behaviour.hold_completions = True  # the title call waits until released
     assert resp.status_code == 200 and '"event":"message_end"' in raw
     cid = (await _listing(client, key, "auto-u"))["data"][0]["id"]
     before = (await _listing(client, key, "auto-u"))["data"][0]
     assert before["name"] == "New conversation"  # the stream never waits for the title
+    upstream.behaviour.hold_completions = False
     assert await _wait_for_name(client, key, "auto-u", cid) == LONG_QUERY[:47] + "..."
     after = (await _listing(client, key, "auto-u"))["data"][0]
     assert after["updated_at"] == before["updated_at"]  # naming is not activity

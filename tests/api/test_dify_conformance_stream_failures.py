@@ -268,7 +268,7 @@ async def test_concurrency_limit_is_checked_before_generation_validation(
     the app generator, i.e. before "query is required", the conversation lookup and input
     validation. With the only slot held by a running stream, a request for an unknown
     conversation is a 429."""
-    upstream.behaviour.n_chunks = 100
+    upstream.behaviour.n_chunks = 1000  # 20 s: stopped long before its end
     upstream.behaviour.delay = 0.02
     document = yaml.safe_load(chat_dsl(**OPENAI))
     document["app"]["max_active_requests"] = 1

@@ -99,7 +99,7 @@ async def test_disconnect_before_first_token(
 async def test_active_request_limit_released_on_every_ending(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
-    upstream.behaviour.n_chunks = 100
+    upstream.behaviour.n_chunks = 1000  # 20 s: stopped long before its end
     upstream.behaviour.delay = 0.02
     _, key = await make_app(_limited_dsl(1))
     body = {"auto_generate_name": False, "inputs": {}, "query": "q", "user": "busy"}

@@ -289,7 +289,7 @@ async def test_message_item_fields(client: httpx.AsyncClient) -> None:
 async def test_conversation_listed_while_first_answer_streams(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
-    upstream.behaviour.n_chunks = 40
+    upstream.behaviour.n_chunks = 100  # 5 s, so the page is read while it still runs
     upstream.behaviour.delay = 0.05
     _, key = await make_app(chat_dsl(provider="openai", model="gpt-4o-mini"))
     body = {

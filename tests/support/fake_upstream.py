@@ -89,6 +89,7 @@ class UpstreamBehaviour:
     n_chunks: int = 5
     delay: float = 0.0  # seconds between chunks
     first_delay: float = 0.0  # seconds before the first chunk (or before any answer)
+    hold_completions: bool = False  # (chat) completions answers wait while this is True
     status: int = 200  # non-200 => OpenAI error body with this status
     include_usage: bool = True  # honour stream_options.include_usage
     fail_after: int | None = None  # abort the connection after N content chunks
@@ -96,6 +97,7 @@ class UpstreamBehaviour:
     audio_delay: float = 0.0  # seconds before an audio answer (and between speech chunks)
     embedding_status: int = 200  # non-200 => the embeddings endpoint answers an error body
     embedding_delay: float = 0.0  # seconds before an embeddings answer
+    hold_embeddings: bool = False  # embeddings answers wait while this is True
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -338,6 +340,9 @@ class _Connection(asyncio.Protocol):
             self.loop.time() + behaviour.first_delay
         ):
             return
+        while behaviour.hold_completions:
+            if not await self._wait(self.loop.time() + 0.01):
+                return
         if behaviour.status != 200:
             self._send_json(behaviour.status, _error_body(behaviour.status), keep_alive)
             return
@@ -397,6 +402,9 @@ class _Connection(asyncio.Protocol):
         delay = behaviour.embedding_delay
         if delay > 0 and not await self._wait(self.loop.time() + delay):
             return
+        while behaviour.hold_embeddings:
+            if not await self._wait(self.loop.time() + 0.01):
+                return
         status = behaviour.embedding_status
         if status != 200:
             self._send_json(status, _error_body(status), keep_alive)
@@ -557,8 +565,8 @@ class _Connection(asyncio.Protocol):
         if not await self._wait(None):
             self.server.streams_closed_early += 1
             return
+        self.server.streams_completed += 1  # before the write: whoever saw the end sees it
         self._write(out + _sse("[DONE]") + b"0\r\n\r\n")
-        self.server.streams_completed += 1
 
 
 def _sse(data: str) -> bytes:

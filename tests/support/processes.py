@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -28,13 +29,16 @@ class KilnProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {**os.environ, "KILN_LOG_LEVEL": "warning", **env}
         self._proc: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: nobody drains a pipe while the replica runs, and a full one
+        # would block it.
+        self._log = tempfile.TemporaryFile()
 
     def start(self, timeout: float = 60.0) -> "KilnProcess":
         self._proc = subprocess.Popen(
             [KILN, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self._env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -69,9 +73,9 @@ class KilnProcess:
             return self._proc.wait()
 
     def stderr(self) -> str:
-        if self._proc is None or self._proc.stderr is None or self._proc.poll() is None:
-            return ""
-        return self._proc.stderr.read().decode(errors="replace")
+        """What the process has written to stderr so far."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def __enter__(self) -> "KilnProcess":
         return self.start()
@@ -81,3 +85,4 @@ class KilnProcess:
     ) -> None:
         self.terminate()
         self.wait()
+        self._log.close()
