@@ -77,3 +77,12 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+# The largest OFFSET both SQLite and PostgreSQL take (a signed 64-bit integer).
+MAX_OFFSET = 2**63 - 1
+
+
+def page_offset(page: int, size: int) -> int:
+    """Rows before a 1-based page; a page past any table reads as empty, never overflows."""
+    return min((page - 1) * size, MAX_OFFSET)

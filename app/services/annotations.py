@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import session_scope
+from app.core.db import page_offset, session_scope
 from app.core.errors import NotFound
 from app.core.runtime import Runtime
 from app.models import (
@@ -61,7 +61,7 @@ async def list_page(
             select(MessageAnnotation)
             .where(*where)
             .order_by(col(MessageAnnotation.created_at).desc(), col(MessageAnnotation.id).desc())
-            .offset((page - 1) * size)
+            .offset(page_offset(page, size))
             .limit(size)
         )
         rows = list((await session.exec(statement)).all())

@@ -2,7 +2,7 @@
 
 from sqlmodel import col, select
 
-from app.core.db import session_scope
+from app.core.db import page_offset, session_scope
 from app.core.errors import InvalidParam
 from app.models import MessageFeedback
 from app.models.base import utcnow
@@ -68,7 +68,7 @@ async def app_feedbacks(app_id: str, page: int, limit: int) -> FeedbackList:
             select(MessageFeedback)
             .where(MessageFeedback.app_id == app_id)
             .order_by(col(MessageFeedback.created_at).desc(), col(MessageFeedback.id).desc())
-            .offset((page - 1) * limit)
+            .offset(page_offset(page, limit))
             .limit(limit)
         )
         rows = (await session.exec(statement)).all()

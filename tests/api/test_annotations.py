@@ -62,6 +62,8 @@ async def test_paging_has_more_and_keyword(client: httpx.AsyncClient) -> None:
     assert second["has_more"] is True  # Dify's quirk: an exactly full page has more
     third = await _list(client, key, page=3, limit=2)
     assert third["data"] == [] and third["has_more"] is False
+    far = await _list(client, key, page=2**62, limit=100)  # an offset past 64 bits
+    assert far["data"] == [] and far["page"] == 2**62 and far["total"] == 4
     found = await _list(client, key, keyword="APPLE")
     assert {d["answer"] for d in found["data"]} == {"Answer 1", "Answer 3"}
     assert found["total"] == 2

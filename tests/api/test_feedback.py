@@ -177,6 +177,8 @@ async def test_app_feedbacks_paging_and_limits(client: httpx.AsyncClient) -> Non
         (await _app_feedbacks(client, key, page=page, limit=2)).json()["data"] for page in (1, 2, 3)
     ]
     assert [[i["message_id"] for i in p] for p in pages] == [newest_first[:2], newest_first[2:], []]
+    far = await _app_feedbacks(client, key, page=2**62, limit=100)  # an offset past 64 bits
+    assert far.status_code == 200 and far.json() == {"data": []}
     assert (await _app_feedbacks(client, key, limit=101)).status_code == 200
     for params in ({"limit": 0}, {"limit": 102}, {"page": 0}, {"limit": "x"}):
         _error(await _app_feedbacks(client, key, **params), 400, "invalid_param")
