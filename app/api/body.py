@@ -8,8 +8,13 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from app.core.errors import BadRequest, DifyError, InvalidParam
+from app.core.nul import check_no_nul
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+# Dify strips NUL characters from these itself (the engine does here too).
+SANITISED_FIELDS = frozenset({"inputs", "query"})
 
 
 class UnsupportedMediaType(DifyError):
@@ -34,7 +39,15 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise BadRequest("Invalid JSON payload received or JSON payload is empty.")
     if not isinstance(data, dict):
         raise InvalidParam("Invalid JSON payload: expected an object.")
+    check_no_nul({k: v for k, v in data.items() if k not in SANITISED_FIELDS})
     return data
+
+
+def query_args(request: Request) -> dict[str, str]:
+    """The query string as a dict (last value wins), NUL characters refused."""
+    args = dict(request.query_params)
+    check_no_nul(args)
+    return args
 
 
 def parse_model(model: type[Model], data: dict[str, Any]) -> Model:

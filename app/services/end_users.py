@@ -6,6 +6,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import session_scope
+from app.core.nul import check_no_nul
 from app.models import EndUser
 
 DEFAULT_USER = "DEFAULT-USER"
@@ -25,6 +26,7 @@ _known: LRUCache[tuple[str, str], EndUser] = LRUCache(maxsize=20000)
 
 async def get_or_create(app_id: str, user: str | None) -> EndUser:
     session_id = user if user else DEFAULT_USER
+    check_no_nul(session_id)
     cached = _known.get((app_id, session_id))
     if cached is not None:
         return cached
@@ -60,6 +62,7 @@ async def _get_or_create(app_id: str, session_id: str) -> EndUser:
 async def find(app_id: str, user: str | None) -> EndUser | None:
     """Look up without creating (read endpoints with no user see nothing)."""
     session_id = user if user else DEFAULT_USER
+    check_no_nul(session_id)
     cached = _known.get((app_id, session_id))
     if cached is not None:
         return cached

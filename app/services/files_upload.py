@@ -38,7 +38,7 @@ from app.services.files_signing import signed_url
 from app.services.files_types import MB, size_limit
 from app.storage import Storage, get_storage
 
-INVALID_FILENAME_CHARS = frozenset('/\\:*?"<>|')
+INVALID_FILENAME_CHARS = frozenset('/\\:*?"<>|\x00')  # Dify's, and NUL (unstorable)
 MAX_NAME = 200
 MAX_KEY_EXTENSION = 16
 COLUMN = 255  # upload_files.name / .extension

@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from app.api.body import parse_model, read_json
 from app.api.deps import AppDep, RuntimeDep
+from app.core.nul import check_no_nul
 from app.schemas.annotation import (
     AnnotationItem,
     AnnotationPage,
@@ -31,6 +32,7 @@ def _int_arg(value: str | None, default: int) -> int:
 async def list_annotations(
     app: AppDep, page: str | None = None, limit: str | None = None, keyword: str = ""
 ) -> AnnotationPage:
+    check_no_nul(keyword)
     page_no, size = _int_arg(page, 1), _int_arg(limit, 20)
     return await annotations.list_page(app.id, max(page_no, 1), size, keyword, shown_page=page_no)
 
