@@ -7,7 +7,7 @@ PORT ?= 5001
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run migrate import test lint typecheck pytest services bench clean
+.PHONY: fuzz install run migrate import test lint typecheck pytest services bench clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,10 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python -m bench.stream_bench
+
+fuzz: install services
+	$(BIN)/python -m tests.fuzz.service_api
+	$(BIN)/python -m tests.fuzz.service_api --postgres
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

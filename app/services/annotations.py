@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.db import page_offset, session_scope
 from app.core.errors import NotFound
 from app.core.runtime import Runtime
+from app.gateway.types import GatewayError
 from app.models import (
     AnnotationEmbedding,
     AppAnnotationHitHistory,
@@ -77,6 +78,8 @@ async def list_page(
 async def _reindex(runtime: Runtime, app_id: str, annotation_id: str) -> None:
     try:
         await index_annotation(runtime, app_id, annotation_id)
+    except GatewayError as exc:  # the model's or the operator's, not Kiln's: no traceback
+        logger.warning("could not index annotation %s: %s", annotation_id, exc)
     except Exception:  # the annotation is stored; the next enable re-embeds everything
         logger.warning("could not index annotation %s", annotation_id, exc_info=True)
 
