@@ -4,6 +4,8 @@ Reading the SSE stream with httpx and orjson costs a fraction of the CPU of a li
 streaming call (see bench/RESULTS.md), and streams are the product.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +24,9 @@ from app.gateway.types import (
 )
 
 _client: httpx.AsyncClient | None = None
+# After [DONE] only the body's closing chunk should follow; read it so the connection goes
+# back to the pool (no new TCP and TLS handshake for the next request), but never wait long.
+DRAIN_SECONDS = 1.0
 
 
 def get_client(timeout: float) -> httpx.AsyncClient:
@@ -118,6 +123,13 @@ def _piece(provider: ResolvedProvider, chunk: object, chat: bool) -> tuple[str, 
     return (piece if isinstance(piece, str) else ""), chunk.get("usage")
 
 
+async def _read_to_end(lines: AsyncIterator[str]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in lines:
+                pass
+
+
 async def stream(
     provider: ResolvedProvider, request: ModelRequest, timeout: float
 ) -> AsyncIterator[str | UsageCount]:
@@ -132,11 +144,13 @@ async def stream(
             if resp.status_code != 200:
                 raise upstream_failure(provider, resp.status_code, await resp.aread())
             chat = request.mode != "completion"
-            async for line in resp.aiter_lines():
+            lines = resp.aiter_lines()
+            async for line in lines:
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    await _read_to_end(lines)
                     break
                 piece, usage = _piece(provider, orjson.loads(data), chat)
                 if piece:

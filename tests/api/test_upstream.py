@@ -4,6 +4,7 @@ error mapping (HTTP and in-stream), partial answers and credential hygiene."""
 import importlib.util
 import json
 import logging
+import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,31 @@ async def test_stream_relays_upstream_deltas_in_order(
     assert sent["stream"] is True
     assert sent["stream_options"] == {"include_usage": True}
     assert sent["_headers"]["authorization"] == f"Bearer {KEY}"
+
+
+async def test_upstream_connections_are_reused(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    """The stream is read to its end after [DONE], so the connection goes back to the pool:
+    no new TCP (and, with real providers, TLS) handshake per request."""
+    _, key = await make_app(chat_dsl(provider="openai", model="gpt-4o-mini"))
+    before = upstream.connections_opened
+    for index in range(4):
+        resp, raw, events = await _stream(client, key, {"query": "Hi", "user": f"pool-{index}"})
+        assert [e["event"] for e in events][-1] == "message_end", raw
+    assert upstream.connections_opened - before <= 1
+
+
+async def test_an_upstream_that_never_ends_its_body_does_not_hold_the_answer(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    upstream.behaviour.end_body = False  # [DONE], then the connection stays open, silent
+    _, key = await make_app(chat_dsl(provider="openai", model="gpt-4o-mini"))
+    started = time.monotonic()
+    resp, raw, events = await _stream(client, key, {"query": "Hi", "user": "stuck-u"})
+    assert [e["event"] for e in events][-1] == "message_end", raw
+    assert answer_of(events) == "Hello word word word word"
+    assert time.monotonic() - started < 20  # the read timeout would be far longer
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -90,6 +90,7 @@ class UpstreamBehaviour:
     delay: float = 0.0  # seconds between chunks
     first_delay: float = 0.0  # seconds before the first chunk (or before any answer)
     hold_completions: bool = False  # (chat) completions answers wait while this is True
+    end_body: bool = True  # False => a stream's body never ends after [DONE] (a stuck peer)
     status: int = 200  # non-200 => OpenAI error body with this status
     include_usage: bool = True  # honour stream_options.include_usage
     fail_after: int | None = None  # abort the connection after N content chunks
@@ -171,6 +172,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self.server._connections.add(self)
+        self.server.connections_opened += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -566,7 +568,7 @@ class _Connection(asyncio.Protocol):
             self.server.streams_closed_early += 1
             return
         self.server.streams_completed += 1  # before the write: whoever saw the end sees it
-        self._write(out + _sse("[DONE]") + b"0\r\n\r\n")
+        self._write(out + _sse("[DONE]") + (b"0\r\n\r\n" if behaviour.end_body else b""))
 
 
 def _sse(data: str) -> bytes:
@@ -587,6 +589,7 @@ class FakeUpstream:
         self.streams_completed = 0
         self.streams_aborted = 0  # streams cut by ``fail_after``
         self.active_streams = 0  # streams being sent right now
+        self.connections_opened = 0  # TCP connections accepted (keep-alive reuse shows here)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -603,6 +606,7 @@ class FakeUpstream:
         self.streams_closed_early = 0
         self.streams_completed = 0
         self.streams_aborted = 0
+        self.connections_opened = 0
 
     def stats(self) -> dict[str, int]:
         return {
@@ -611,6 +615,7 @@ class FakeUpstream:
             "streams_closed_early": self.streams_closed_early,
             "streams_aborted": self.streams_aborted,
             "active_streams": self.active_streams,
+            "connections_opened": self.connections_opened,
         }
 
     # -- serving -------------------------------------------------------------
