@@ -42,6 +42,7 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast
@@ -325,26 +326,39 @@ class _Connection(asyncio.Protocol):
         if not keep_alive and self.transport is not None:
             self.transport.close()
 
-    async def _completion(self, request: _Request, keep_alive: bool) -> None:
+    def _recorded_json(self, request: _Request, keep_alive: bool) -> dict[str, Any] | None:
+        """The request's JSON object, recorded in ``requests``; None after answering a 400."""
         try:
             body = json.loads(request.body or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("body is not an object")
         except ValueError:
+            body = None
+        if not isinstance(body, dict):
             self._send_json(400, _error_body(400, "Invalid JSON body"), keep_alive)
-            return
+            return None
         self.server.requests.append(
             body | {"_path": request.path, "_headers": dict(request.headers)}
         )
+        return body
+
+    async def _held(self, held: Callable[[], bool]) -> bool:
+        """Wait while ``held()``; False if the client went away meanwhile."""
+        while held():
+            if not await self._wait(self.loop.time() + 0.01):
+                return False
+        return True
+
+    async def _completion(self, request: _Request, keep_alive: bool) -> None:
+        body = self._recorded_json(request, keep_alive)
+        if body is None:
+            return
         behaviour = self.server.behaviour
         legacy = not request.path.rstrip("/").endswith("chat/completions")
         if behaviour.first_delay > 0 and not await self._wait(
             self.loop.time() + behaviour.first_delay
         ):
             return
-        while behaviour.hold_completions:
-            if not await self._wait(self.loop.time() + 0.01):
-                return
+        if not await self._held(lambda: self.server.behaviour.hold_completions):
+            return
         if behaviour.status != 200:
             self._send_json(behaviour.status, _error_body(behaviour.status), keep_alive)
             return
@@ -390,23 +404,15 @@ class _Connection(asyncio.Protocol):
         self._send_json(200, payload, keep_alive)
 
     async def _embeddings(self, request: _Request, keep_alive: bool) -> None:
-        try:
-            body = json.loads(request.body or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("body is not an object")
-        except ValueError:
-            self._send_json(400, _error_body(400, "Invalid JSON body"), keep_alive)
+        body = self._recorded_json(request, keep_alive)
+        if body is None:
             return
-        self.server.requests.append(
-            body | {"_path": request.path, "_headers": dict(request.headers)}
-        )
         behaviour = self.server.behaviour
         delay = behaviour.embedding_delay
         if delay > 0 and not await self._wait(self.loop.time() + delay):
             return
-        while behaviour.hold_embeddings:
-            if not await self._wait(self.loop.time() + 0.01):
-                return
+        if not await self._held(lambda: self.server.behaviour.hold_embeddings):
+            return
         status = behaviour.embedding_status
         if status != 200:
             self._send_json(status, _error_body(status), keep_alive)
@@ -425,16 +431,9 @@ class _Connection(asyncio.Protocol):
         behaviour = self.server.behaviour
         speech = request.path.rstrip("/") in fake_audio.SPEECH_PATHS
         if speech:
-            try:
-                body = json.loads(request.body or b"{}")
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                self._send_json(400, _error_body(400, "Invalid JSON body"), keep_alive)
+            body = self._recorded_json(request, keep_alive)
+            if body is None:
                 return
-            self.server.requests.append(
-                body | {"_path": request.path, "_headers": dict(request.headers)}
-            )
         else:
             record = fake_audio.transcription_record(request.path, request.headers, request.body)
             self.server.requests.append(record)
@@ -464,16 +463,9 @@ class _Connection(asyncio.Protocol):
 
     def _moderation(self, request: _Request, keep_alive: bool) -> None:
         """OpenAI's moderation shape; flagged when the text holds MODERATION_MARKER."""
-        try:
-            body = json.loads(request.body or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("body is not an object")
-        except ValueError:
-            self._send_json(400, _error_body(400, "Invalid JSON body"), keep_alive)
+        body = self._recorded_json(request, keep_alive)
+        if body is None:
             return
-        self.server.requests.append(
-            body | {"_path": request.path, "_headers": dict(request.headers)}
-        )
         status = self.server.behaviour.status
         if status != 200:
             self._send_json(status, _error_body(status), keep_alive)
