@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shlex
 import shutil
@@ -41,7 +42,8 @@ PY = sys.executable
 KILN = str(Path(sys.executable).with_name("kiln"))
 TICKS = os.sysconf("SC_CLK_TCK")
 HISTORY_MARK = "<!-- history: one row per run, kept across runs -->"
-KEPT_START, KEPT_END = "<!-- annotation-bench:start -->", "<!-- annotation-bench:end -->"
+# Other benchmarks' marked blocks (bench/annotation_bench.py: one per search path), kept.
+KEPT_BLOCK = re.compile(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", re.DOTALL)
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -528,12 +530,11 @@ def revision() -> str:
 
 def write_results(b: Bench, sections: list[tuple[str, str]], command: str, when: str) -> None:
     history: list[str] = []
-    kept: list[str] = []  # other benchmarks' marked blocks (bench/annotation_bench.py)
+    kept: list[str] = []
     if b.args.results.exists():
         old = b.args.results.read_text()
-        if KEPT_START in old and KEPT_END in old:
-            block = old.split(KEPT_START, 1)[1].split(KEPT_END, 1)[0]
-            kept = [KEPT_START + block + KEPT_END, ""]
+        for match in KEPT_BLOCK.finditer(old.split(HISTORY_MARK, 1)[0]):
+            kept += [match.group(0), ""]
         if HISTORY_MARK in old:
             history = [ln for ln in old.split(HISTORY_MARK, 1)[1].splitlines() if ln.strip()][2:]
     cpu, ttfe = b.results.get("cpu"), b.results.get("ttfe")
