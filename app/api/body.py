@@ -13,8 +13,10 @@ from app.core.nul import check_no_nul
 Model = TypeVar("Model", bound=BaseModel)
 
 
-# Dify strips NUL characters from these itself (the engine does here too).
-SANITISED_FIELDS = frozenset({"inputs", "query"})
+# Fields whose NUL characters are no problem: Dify strips them from `inputs` and `query`
+# (the engine does here too), and a conversation variable's `value` is stored as JSON,
+# where a NUL is escaped.
+NUL_ALLOWED_FIELDS = frozenset({"inputs", "query", "value"})
 
 
 class UnsupportedMediaType(DifyError):
@@ -39,7 +41,6 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise BadRequest("Invalid JSON payload received or JSON payload is empty.")
     if not isinstance(data, dict):
         raise InvalidParam("Invalid JSON payload: expected an object.")
-    check_no_nul({k: v for k, v in data.items() if k not in SANITISED_FIELDS})
     return data
 
 
@@ -51,10 +52,14 @@ def query_args(request: Request) -> dict[str, str]:
 
 
 def parse_model(model: type[Model], data: dict[str, Any]) -> Model:
+    """Validate as Dify's request parsers do; then refuse NUL in the fields kept (ignored
+    ones never reach the database), after the checks Dify makes first."""
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise InvalidParam(str(exc)) from None
+    check_no_nul(parsed.model_dump(exclude=set(NUL_ALLOWED_FIELDS)))
+    return parsed
 
 
 def required_user(data: dict[str, Any]) -> str:

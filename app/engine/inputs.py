@@ -42,7 +42,6 @@ def _checkbox(field: FormField, value: Any) -> bool:
 def _text(field: FormField, value: Any) -> str:
     if not isinstance(value, str):
         raise InputError(f"(type '{field.type}') {field.variable} in input form must be a string")
-    value = value.replace("\x00", "")
     if field.type == "select" and field.options and value not in field.options:
         raise InputError(
             f"{field.variable} in input form must be one of the following: {field.options}"
@@ -51,7 +50,7 @@ def _text(field: FormField, value: Any) -> str:
         raise InputError(
             f"{field.variable} in input form must be less than {field.max_length} characters"
         )
-    return value
+    return value.replace("\x00", "")  # Dify: checked as sent, then NUL removed
 
 
 def _file_list(field: FormField, value: Any) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from app.core.nul import without_nul
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
 from app.gateway.types import (
@@ -58,7 +59,7 @@ async def stream(
             if choices:
                 piece = getattr(choices[0].delta, "content", None)
                 if piece:
-                    yield piece
+                    yield without_nul(piece)
             usage = getattr(chunk, "usage", None)
             if usage and getattr(usage, "total_tokens", 0):
                 yield UsageCount(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 
+from app.core.nul import without_nul
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
 from app.gateway.types import (
@@ -26,7 +27,7 @@ from app.gateway.types import (
 _client: httpx.AsyncClient | None = None
 # After [DONE] only the body's closing chunk should follow; read it so the connection goes
 # back to the pool (no new TCP and TLS handshake for the next request), but never wait long.
-DRAIN_SECONDS = 1.0
+DRAIN_SECONDS = 0.25
 
 
 def get_client(timeout: float) -> httpx.AsyncClient:
@@ -120,11 +121,13 @@ def _piece(provider: ResolvedProvider, chunk: object, chat: bool) -> tuple[str, 
             piece = delta.get("content") if isinstance(delta, dict) else None
         else:
             piece = choice.get("text")
-    return (piece if isinstance(piece, str) else ""), chunk.get("usage")
+    return (without_nul(piece) if isinstance(piece, str) else ""), chunk.get("usage")
 
 
 async def _read_to_end(lines: AsyncIterator[str]) -> None:
-    with contextlib.suppress(TimeoutError):
+    """The answer is complete: whatever the peer does now (stall, close, break the body)
+    only costs the connection, never the answer."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
         async with asyncio.timeout(DRAIN_SECONDS):
             async for _ in lines:
                 pass

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.errors import InvalidParam
+from app.core.nul import NUL_REFUSED
 from app.models import App, UploadFile
 from app.services import end_users
 from app.services.files_errors import (
@@ -94,6 +95,8 @@ async def _file_chunks(
 
 
 def _part_error(start: FileStart) -> Exception | None:
+    if "\x00" in start.content_type:  # it would be stored as the file's MIME type
+        return InvalidParam(NUL_REFUSED)
     if not bare_mime_type(start.content_type):
         return UnsupportedFileType()
     if not start.filename:

@@ -5,6 +5,7 @@ from typing import Any
 from sqlmodel import col, select, update
 
 from app.core.db import session_scope
+from app.core.nul import without_nul
 from app.engine.agent_thought import AgentThought
 from app.engine.classic_runner import RunResult
 from app.engine.prompt import Turn
@@ -53,7 +54,12 @@ def stored_answer(answer: str) -> str:
 def _failure_values(error: str) -> dict[str, Any]:
     # Dify's error path writes only the status and the error: the answer stays empty and
     # no usage is recorded (partial text is kept only on an explicit stop).
-    return {"status": "error", "error": error, "is_running": False, "updated_at": utcnow()}
+    return {
+        "status": "error",
+        "error": without_nul(error),
+        "is_running": False,
+        "updated_at": utcnow(),
+    }
 
 
 async def finish_message(

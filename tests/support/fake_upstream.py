@@ -91,7 +91,9 @@ class UpstreamBehaviour:
     delay: float = 0.0  # seconds between chunks
     first_delay: float = 0.0  # seconds before the first chunk (or before any answer)
     hold_completions: bool = False  # (chat) completions answers wait while this is True
-    end_body: bool = True  # False => a stream's body never ends after [DONE] (a stuck peer)
+    # After a stream's [DONE]: "end" the chunked body, "stall" (never end it) or "close" the
+    # connection without ending it (peers that misbehave once the answer is complete).
+    after_done: str = "end"
     status: int = 200  # non-200 => OpenAI error body with this status
     include_usage: bool = True  # honour stream_options.include_usage
     fail_after: int | None = None  # abort the connection after N content chunks
@@ -560,7 +562,10 @@ class _Connection(asyncio.Protocol):
             self.server.streams_closed_early += 1
             return
         self.server.streams_completed += 1  # before the write: whoever saw the end sees it
-        self._write(out + _sse("[DONE]") + (b"0\r\n\r\n" if behaviour.end_body else b""))
+        ending = b"0\r\n\r\n" if behaviour.after_done == "end" else b""
+        self._write(out + _sse("[DONE]") + ending)
+        if behaviour.after_done == "close" and self.transport is not None:
+            self.transport.close()
 
 
 def _sse(data: str) -> bytes:
