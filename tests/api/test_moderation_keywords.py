@@ -140,12 +140,12 @@ async def test_output_moderation_triggers_mid_stream(
     client: httpx.AsyncClient, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(get_settings(), "moderation_buffer_size", 8)
-    chunks = [f"word{i} " for i in range(40)]
+    chunks = [f"word{i} " for i in range(200)]  # 10 s: cut long before its end
     chunks[10] = "badword "
     upstream.behaviour.chunks = chunks
     upstream.behaviour.delay = 0.05
     _, key = await make_app(chat_dsl(**OPENAI, sensitive_word_avoidance=_rule()))
-    events = await asyncio.wait_for(_stream(client, key, _body("hello")), timeout=10)
+    events = await asyncio.wait_for(_stream(client, key, _body("hello")), timeout=30)
     kinds = [e["event"] for e in events if e["event"] != "ping"]
     assert "message_replace" in kinds
     at = kinds.index("message_replace")
@@ -154,7 +154,7 @@ async def test_output_moderation_triggers_mid_stream(
     relayed = answer_of(events)
     assert "badword" in relayed.lower()
     assert len([k for k in kinds if k == "message"]) < 35  # stopped before the end
-    for _ in range(100):  # the upstream stream was closed early
+    for _ in range(600):  # the upstream stream was closed early
         if upstream.streams_closed_early:
             break
         await asyncio.sleep(0.05)

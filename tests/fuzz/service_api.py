@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -54,6 +54,16 @@ def _database(postgres: bool, folder: Path) -> Iterator[str]:
         yield f"{POSTGRES}/{name}"
     finally:
         asyncio.run(_postgres(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def _own_settings_removed(environ: Mapping[str, str]) -> dict[str, str]:
+    """As `make run` serves: no Redis, no provider keys or endpoints of the caller's."""
+    return {
+        name: value
+        for name, value in environ.items()
+        if not name.startswith("KILN_")
+        and not name.endswith(("_API_KEY", "_API_BASE", "_BASE_URL"))
+    }
 
 
 def _free_port() -> int:
@@ -138,7 +148,7 @@ def main() -> int:
         folder = Path(tmp)
         with _database(args.postgres, folder) as database_url:
             env = {
-                **os.environ,
+                **_own_settings_removed(os.environ),
                 "KILN_DATABASE_URL": database_url,
                 "KILN_STORAGE_PATH": str(folder / "storage"),
                 "KILN_LOG_LEVEL": "warning",

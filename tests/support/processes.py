@@ -73,12 +73,17 @@ class KilnProcess:
             return self._proc.wait()
 
     def stderr(self) -> str:
-        """What the process has written to stderr so far."""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")
+        """What the process has written to stderr so far (read at an offset: the shared
+        file position is the child's)."""
+        size = os.fstat(self._log.fileno()).st_size
+        return os.pread(self._log.fileno(), size, 0).decode(errors="replace")
 
     def __enter__(self) -> "KilnProcess":
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self._log.close()
+            raise
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
