@@ -44,13 +44,6 @@ async def read_json(request: Request) -> dict[str, Any]:
     return data
 
 
-def query_args(request: Request) -> dict[str, str]:
-    """The query string as a dict (last value wins), NUL characters refused."""
-    args = dict(request.query_params)
-    check_no_nul(args)
-    return args
-
-
 def parse_model(model: type[Model], data: dict[str, Any]) -> Model:
     """Validate as Dify's request parsers do; then refuse NUL in the fields kept (ignored
     ones never reach the database), after the checks Dify makes first."""

@@ -78,12 +78,22 @@ async def test_query_strings_are_refused(client: httpx.AsyncClient) -> None:
     _, key = await make_app(chat_dsl())
     for path, params in (
         ("/v1/apps/annotations", {"keyword": "a\x00"}),
+        ("/v1/conversations", {"user": "u\x00"}),
+        ("/v1/messages/00000000-0000-4000-8000-000000000000/suggested", {"user": "u\x00"}),
+        ("/v1/conversations/00000000-0000-4000-8000-000000000000/variables", {"user": "\x00"}),
+    ):
+        resp = await client.get(path, params=params, headers=auth(key))
+        assert (resp.status_code, resp.json()) == (400, REFUSED), path
+    for path, params in (  # Dify's own checks come first: not a UUID, not a number
         ("/v1/conversations", {"user": "u", "last_id": "\x00"}),
         ("/v1/messages", {"user": "u", "conversation_id": "\x00"}),
         ("/v1/app/feedbacks", {"page": "1\x00"}),
     ):
         resp = await client.get(path, params=params, headers=auth(key))
-        assert (resp.status_code, resp.json()) == (400, REFUSED), path
+        assert resp.status_code == 400 and resp.json()["code"] == "invalid_param", path
+    ignored = {"user": "u", "unknown": "\x00"}
+    resp = await client.get("/v1/conversations", params=ignored, headers=auth(key))
+    assert resp.status_code == 200, resp.text
 
 
 async def test_chat_inputs_and_query_are_stripped_as_dify_does(client: httpx.AsyncClient) -> None:

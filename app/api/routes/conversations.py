@@ -6,11 +6,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.api.body import parse_model, query_args, read_json
+from app.api.body import parse_model, read_json
 from app.api.deps import AppDep, RuntimeDep
 from app.api.params import check_chat_family, optional_json, user_of
 from app.core.errors import InvalidParam
-from app.core.nul import check_no_nul
 from app.schemas.common import optional_uuid
 from app.schemas.conversation import (
     ConversationItem,
@@ -43,7 +42,7 @@ async def list_conversations(
     request: Request, app: AppDep, user: str | None = None
 ) -> ConversationPage:
     check_chat_family(app)
-    query = parse_model(ConversationListQuery, query_args(request))
+    query = parse_model(ConversationListQuery, dict(request.query_params))
     return await conversations.list_page(app.id, user, query.last_id, query.limit, query.sort_by)
 
 
@@ -83,7 +82,6 @@ async def list_variables(
     variable_name: str | None = None,
 ) -> ConversationVariablePage:
     check_chat_family(app)
-    check_no_nul([user, last_id, limit, variable_name])
     raw: dict[str, Any] = {"last_id": last_id, "variable_name": variable_name}
     if limit is not None:
         raw["limit"] = limit
@@ -114,7 +112,7 @@ async def list_messages(
     user: str | None = None,
 ) -> MessagePage:
     check_chat_family(app)  # before the query, as Dify checks the mode first
-    query = parse_model(MessageListQuery, query_args(request))
+    query = parse_model(MessageListQuery, dict(request.query_params))
     return await messages.list_page(
         app.id, user, query.conversation_id or "", query.first_id, query.limit
     )

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.api.body import parse_model, query_args
+from app.api.body import parse_model
 from app.api.deps import AppDep, RuntimeDep
 from app.api.middleware import is_head
 from app.schemas.files import UploadedFile
@@ -27,7 +27,7 @@ async def upload_file(request: Request, app: AppDep, runtime: RuntimeDep) -> JSO
 async def preview_file(
     file_id: str, request: Request, app: AppDep, runtime: RuntimeDep
 ) -> StreamingResponse:
-    query = parse_model(FilePreviewQuery, query_args(request))
+    query = parse_model(FilePreviewQuery, dict(request.query_params))
     body = await files_preview.preview(
         runtime.settings, app.id, file_id, query.as_attachment, is_head(request.scope)
     )

@@ -2,11 +2,10 @@
 
 from fastapi import APIRouter, Request
 
-from app.api.body import parse_model, query_args, read_json, required_user
+from app.api.body import parse_model, read_json, required_user
 from app.api.deps import AppDep, RuntimeDep
 from app.api.params import check_chat_family
 from app.core.errors import InvalidParam
-from app.core.nul import check_no_nul
 from app.schemas.feedback import FeedbackList, MessageFeedbackPayload
 from app.schemas.queries import FeedbackListQuery
 from app.services import feedback, suggestions
@@ -25,7 +24,7 @@ async def post_feedback(message_id: str, request: Request, app: AppDep) -> dict[
 
 @router.get("/app/feedbacks")
 async def app_feedbacks(request: Request, app: AppDep) -> FeedbackList:
-    query = parse_model(FeedbackListQuery, query_args(request))
+    query = parse_model(FeedbackListQuery, dict(request.query_params))
     return await feedback.app_feedbacks(app.id, query.page, query.limit)
 
 
@@ -35,7 +34,6 @@ async def suggested_questions(
 ) -> dict[str, object]:
     if not user:
         raise InvalidParam("Arg user must be provided.")
-    check_no_nul(user)
     check_chat_family(app)
     data = await suggestions.suggested(runtime, app, user, message_id)
     return {"result": "success", "data": data}
