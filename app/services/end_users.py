@@ -24,9 +24,15 @@ async def _find(session: AsyncSession, app_id: str, user: str) -> EndUser | None
 _known: LRUCache[tuple[str, str], EndUser] = LRUCache(maxsize=20000)
 
 
-async def get_or_create(app_id: str, user: str | None) -> EndUser:
+def _session_id(user: str | None) -> str:
+    """The request's `user` as stored (absent: Dify's default user); NUL refused."""
     session_id = user if user else DEFAULT_USER
     check_no_nul(session_id)
+    return session_id
+
+
+async def get_or_create(app_id: str, user: str | None) -> EndUser:
+    session_id = _session_id(user)
     cached = _known.get((app_id, session_id))
     if cached is not None:
         return cached
@@ -61,8 +67,7 @@ async def _get_or_create(app_id: str, session_id: str) -> EndUser:
 
 async def find(app_id: str, user: str | None) -> EndUser | None:
     """Look up without creating (read endpoints with no user see nothing)."""
-    session_id = user if user else DEFAULT_USER
-    check_no_nul(session_id)
+    session_id = _session_id(user)
     cached = _known.get((app_id, session_id))
     if cached is not None:
         return cached
