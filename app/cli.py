@@ -49,8 +49,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from app.services.apps import import_app
-    from app.services.dsl import DslError
+    from app.services.apps.dsl import DslError
+    from app.services.apps.importer import import_app
 
     try:
         text = Path(args.file).read_text(encoding="utf-8")
@@ -72,8 +72,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     """Import every example app once; print each with a key derived from the secret."""
-    from app.services.apps import bootstrap_key, import_app
-    from app.services.dsl import DslError
+    from app.services.apps.dsl import DslError
+    from app.services.apps.importer import bootstrap_key, import_app
 
     settings = get_settings()
     status = 0
@@ -91,7 +91,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 
 
 def cmd_list(_: argparse.Namespace) -> int:
-    from app.services.apps import list_apps
+    from app.services.apps.importer import list_apps
 
     for app in _run(list_apps()):
         print(f"{app.id}  {app.mode:<14} {app.name}")
@@ -99,7 +99,7 @@ def cmd_list(_: argparse.Namespace) -> int:
 
 
 def cmd_key_create(args: argparse.Namespace) -> int:
-    from app.services.apps import create_key
+    from app.services.apps.importer import create_key
 
     try:
         key = _run(create_key(args.app_id))

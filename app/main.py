@@ -13,8 +13,8 @@ from app.api.router import root
 from app.core.config import get_settings
 from app.core.db import dispose_engine
 from app.core.errors import install_error_handlers
-from app.core.runtime import Runtime, build_runtime
-from app.services.reaper import reap_orphans
+from app.runtime import Runtime, build_runtime
+from app.services.generation.reaper import reap_orphans
 
 logger = logging.getLogger("kiln")
 REAPER_INTERVAL = 60.0

@@ -59,12 +59,13 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 
     from app.core.config import get_settings
     from app.core.db import dispose_engine, session_scope
-    from app.core.runtime import build_runtime
     from app.models import MessageAnnotation
     from app.models.base import new_id, utcnow
+    from app.runtime import build_runtime
     from app.schemas.annotation import ReplySettingsPayload
-    from app.services import annotation_index, annotation_reply_jobs
-    from app.services.annotation_reply import find_match
+    from app.services.annotations import toggle_jobs as annotation_reply_jobs
+    from app.services.annotations import vector_index as annotation_index
+    from app.services.annotations.reply import find_match
     from tests.support.dsl import chat_dsl, make_app
 
     runtime = await build_runtime(get_settings())
@@ -155,7 +156,7 @@ def _dense_search_ms(count: int, dims: int) -> float:
     from array import array
 
     from app.gateway.embeddings import normalise
-    from app.services.annotation_index import best_match
+    from app.services.annotations.vector_index import best_match
 
     rng = random.Random(11)
     vectors: list[Any] = [
@@ -176,7 +177,8 @@ async def _dense_db_search_ms(count: int, dims: int) -> float:
     from app.gateway.embeddings import normalise
     from app.models import AppAnnotationSetting, MessageAnnotation
     from app.models.base import new_id
-    from app.services import annotation_index, annotation_reply_jobs
+    from app.services.annotations import toggle_jobs as annotation_reply_jobs
+    from app.services.annotations import vector_index as annotation_index
     from tests.support.dsl import chat_dsl, make_app
 
     app_id, _ = await make_app(chat_dsl(name="Dense Bench"))
@@ -212,7 +214,7 @@ async def _dense_db_search_ms(count: int, dims: int) -> float:
 
 
 async def _pgvector() -> bool:
-    from app.services.annotation_index import pgvector_available
+    from app.services.annotations.vector_index import pgvector_available
 
     try:
         return await pgvector_available()

@@ -1,4 +1,4 @@
-"""DSL import through `app.services.apps.import_app`: every valid fixture is stored whole,
+"""DSL import through `app.services.apps.importer.import_app`: every valid fixture is stored whole,
 every bad one is refused with a message that names the problem and leaves nothing behind;
 API keys are `app-` + 24 alphanumerics and only their SHA-256 digest is stored."""
 
@@ -17,8 +17,8 @@ from sqlmodel import select as model_select
 
 from app.core.db import get_engine, session_scope
 from app.models import ApiToken, App
-from app.services.apps import app_for_key, create_key, import_app, list_apps
-from app.services.dsl import DslError
+from app.services.apps.dsl import DslError
+from app.services.apps.importer import app_for_key, create_key, import_app, list_apps
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dsl"
 KEY = re.compile(r"app-[A-Za-z0-9]{24}")

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.core.errors import Forbidden, Unauthorized
-from app.core.runtime import Runtime
 from app.models import App
-from app.services import apps
+from app.runtime import Runtime
+from app.services.apps import importer as apps
 
 
 async def current_app(request: Request) -> App:

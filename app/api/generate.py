@@ -6,11 +6,11 @@ from starlette.responses import Response
 
 from app.api.body import parse_model, read_json, required_user
 from app.api.streaming import respond
-from app.core.runtime import Runtime
 from app.models import App
+from app.runtime import Runtime
 from app.schemas.chat import ChatRequestPayload, CompletionRequestPayload
-from app.services import tasks
-from app.services.generation import GenerateCommand, check_mode, start_generation
+from app.services.generation import stop as tasks
+from app.services.generation.start import GenerateCommand, check_mode, start_generation
 
 
 async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> Response:

@@ -7,7 +7,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
 from app.core.config import Settings
-from app.services.generation_stream import Generation
+from app.services.generation.listener import Generation
 
 
 def _ping() -> ServerSentEvent:

@@ -15,9 +15,9 @@ from app.engine.events import Event, MessageStreamContext
 from app.engine.moderation.output import OutputGuard
 from app.engine.moderation.runner import REPLACE_REASON, Moderation
 from app.engine.prompt import Turn, build_prompt
-from app.engine.tokens import count_message_tokens, count_tokens
 from app.gateway.gateway import ModelGateway
 from app.gateway.pricing import build_usage, context_size, empty_usage
+from app.gateway.tokens import count_message_tokens, count_tokens
 from app.gateway.types import GatewayError, ModelRequest, UpstreamError, UsageCount
 
 
@@ -127,7 +127,7 @@ async def run_classic(
         early = await _moderate_input(job, moderation, request, ctx, emit, stop)
         if early is None and (job.inputs, job.query) != asked:  # overridden: new prompt
             request = _model_request(job, gateway)
-    # Annotation reply (app/services/annotation_reply.py): after input moderation, before
+    # Annotation reply (app/services/annotations/reply.py): after input moderation, before
     # the model, as Dify orders them; a result means the model is not called.
     if early is None and answer_early is not None:
         early = await answer_early(job)

@@ -6,7 +6,7 @@ from typing import Any
 from app.engine.app_config import AppConfig
 from app.engine.multimodal import attach_file_parts
 from app.engine.template import render, template_values
-from app.engine.tokens import count_message_tokens, count_tokens
+from app.gateway.tokens import count_message_tokens, count_tokens
 
 DEFAULT_HISTORY_BUDGET = 2000
 # Stops Dify applies to completion-type models in simple mode.

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from app.engine.tokens import count_message_tokens, split_tokens
+from app.gateway.tokens import count_message_tokens, split_tokens
 from app.gateway.types import ModelRequest, UpstreamError, UsageCount
 
 MODELS = ("echo",)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from app.core.db import session_scope
-from app.services import annotation_index
+from app.services.annotations import vector_index as annotation_index
 from tests.api.test_annotation_reply import _app, _chat, _enable
 from tests.conftest import TEST_DATABASE
 from tests.support.dsl import auth

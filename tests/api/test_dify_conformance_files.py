@@ -310,7 +310,7 @@ async def test_an_unhandled_error_still_carries_cors(
 ) -> None:
     """Flask-CORS decorates every response of the blueprint, error handler output included:
     a browser must see a 500 as a 500, not as a CORS failure."""
-    from app.services import app_info
+    from app.services.apps import info as app_info
 
     def broken(app: object) -> dict[str, object]:
         raise RuntimeError("boom")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.core.config import get_settings
-from app.services.files_signing import _sign
+from app.services.files.signing import _sign
 from tests.support.dsl import auth, make_app
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.files import PNG, files_app, stored_files, upload, use_tmp_storage

@@ -4,7 +4,7 @@ from typing import Any
 
 import yaml
 
-from app.services.apps import import_app
+from app.services.apps.importer import import_app
 
 
 def chat_dsl(

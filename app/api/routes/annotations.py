@@ -15,7 +15,8 @@ from app.schemas.annotation import (
     ReplyJobStatus,
     ReplySettingsPayload,
 )
-from app.services import annotation_reply_jobs, annotations
+from app.services.annotations import crud as annotations
+from app.services.annotations import toggle_jobs as annotation_reply_jobs
 
 router = APIRouter(tags=["annotations"])
 

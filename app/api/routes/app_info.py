@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.api.deps import AppDep, RuntimeDep
-from app.services import app_info
+from app.services.apps import info as app_info
 
 router = APIRouter(tags=["app"])
 

@@ -6,7 +6,7 @@ from starlette.responses import Response, StreamingResponse
 
 from app.api.body import parse_model, read_json
 from app.api.deps import AppDep, RuntimeDep
-from app.services import audio
+from app.services.audio import speech as audio
 
 router = APIRouter(tags=["audio"])
 

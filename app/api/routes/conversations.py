@@ -25,7 +25,10 @@ from app.schemas.conversation_variable import (
     ConversationVariableUpdatePayload,
 )
 from app.schemas.queries import MessageListQuery
-from app.services import conversation_naming, conversation_variables, conversations, messages
+from app.services.conversations import crud as conversations
+from app.services.conversations import messages
+from app.services.conversations import naming as conversation_naming
+from app.services.conversations import variables as conversation_variables
 
 router = APIRouter(tags=["conversations"])
 

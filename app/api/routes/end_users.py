@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from app.api.deps import AppDep
 from app.schemas.end_user import EndUserDetail
-from app.services import end_user_details
+from app.services.end_users import details as end_user_details
 
 router = APIRouter(tags=["end_users"])
 

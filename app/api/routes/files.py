@@ -8,8 +8,9 @@ from app.api.deps import AppDep, RuntimeDep
 from app.api.middleware import is_head
 from app.schemas.files import UploadedFile
 from app.schemas.queries import FilePreviewQuery
-from app.services import files_preview, files_upload
-from app.services.files_signing import signed_url
+from app.services.files import preview as files_preview
+from app.services.files import upload as files_upload
+from app.services.files.signing import signed_url
 
 router = APIRouter(tags=["files"])
 

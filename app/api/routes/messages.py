@@ -8,7 +8,7 @@ from app.api.params import check_chat_family
 from app.core.errors import InvalidParam
 from app.schemas.feedback import FeedbackList, MessageFeedbackPayload
 from app.schemas.queries import FeedbackListQuery
-from app.services import feedback, suggestions
+from app.services.conversations import feedback, suggestions
 
 router = APIRouter(tags=["messages"])
 

@@ -6,7 +6,7 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import RuntimeDep
 from app.api.middleware import is_head
-from app.services.files_preview import signed_preview
+from app.services.files.preview import signed_preview
 
 router = APIRouter(tags=["files"])
 

@@ -1,0 +1,94 @@
+"""Annotation reply at chat time (dify-api-behavior.md §10.3): when the app's annotation
+reply is enabled and the query's nearest annotation scores at least the threshold, its
+answer is the reply — streamed as a direct answer, zero usage, no model call."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.db import session_scope
+from app.engine.classic_runner import ClassicJob, RunResult
+from app.engine.direct_answer import stream_direct_answer
+from app.engine.events import Event, MessageStreamContext
+from app.gateway.pricing import empty_usage
+from app.models import AppAnnotationSetting
+from app.runtime import Runtime
+from app.services.annotations.crud import record_hit
+from app.services.annotations.vector_index import nearest
+
+logger = logging.getLogger("kiln.annotations")
+
+SCORE_EPSILON = 1e-6  # float32 vectors: an identical question scores 0.9999999…
+ACCOUNT_NAME = "Dify user"  # Dify's name when the annotation's account is unknown
+
+
+@dataclass(slots=True)
+class AnnotationMatch:
+    annotation_id: str
+    score: float
+
+
+async def reply_feature(app_id: str) -> dict[str, Any]:
+    """`annotation_reply` as `/parameters` shows it: Dify derives it from the app's reply
+    setting, not from the DSL."""
+    async with session_scope() as session:
+        setting = await session.get(AppAnnotationSetting, app_id)
+    if setting is None or not setting.enabled:
+        return {"enabled": False}
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kiln:annotation-setting:{app_id}")),
+        "enabled": True,
+        "score_threshold": setting.score_threshold,
+        "embedding_model": {
+            "embedding_provider_name": setting.embedding_provider_name,
+            "embedding_model_name": setting.embedding_model_name,
+        },
+    }
+
+
+async def find_match(runtime: Runtime, app_id: str, query: str) -> AnnotationMatch | None:
+    async with session_scope() as session:
+        setting = await session.get(AppAnnotationSetting, app_id)
+    if setting is None or not setting.enabled:
+        return None
+    provider, model = setting.embedding_provider_name, setting.embedding_model_name
+    [vector] = await runtime.gateway.embed(provider, model, [query])
+    found = await nearest(setting, vector)
+    if found is None or found[1] + SCORE_EPSILON < setting.score_threshold:
+        return None
+    return AnnotationMatch(*found)
+
+
+async def answer_from_annotation(
+    runtime: Runtime,
+    app_id: str,
+    job: ClassicJob,
+    ctx: MessageStreamContext,
+    emit: Callable[[Event], None],
+    stop: asyncio.Event,
+) -> RunResult | None:
+    """Stream the matching annotation's answer, or None to let the model answer. Chat
+    apps with a query only; any failure of the lookup falls through to the model (Dify)."""
+    if ctx.conversation_id is None or not job.query:
+        return None
+    try:
+        match = await find_match(runtime, app_id, job.query)
+        if match is None:
+            return None
+        annotation = await record_hit(
+            app_id, match.annotation_id, job.query, match.score, ctx.message_id
+        )
+    except Exception:
+        logger.warning("annotation reply lookup failed for app %s", app_id, exc_info=True)
+        return None
+    if annotation is None:
+        return None
+    stopped = await stream_direct_answer(annotation.content, ctx, emit, stop)
+    model = job.config.model
+    result = RunResult(annotation.content, empty_usage(), model.provider, model.name, stopped)
+    account = {"id": annotation.account_id, "name": ACCOUNT_NAME}
+    result.metadata = {"annotation_reply": {"id": annotation.id, "account": account}}
+    return result

@@ -1,0 +1,212 @@
+"""Start a chat or completion generation: validate, write the records, run it detached.
+
+The generation runs as its own asyncio task so a client that disconnects loses nothing;
+the HTTP response only listens to its event channel.
+"""
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from app.core import errors
+from app.core.db import session_scope
+from app.engine.app_config import AppConfig, load_app_config
+from app.engine.channel import EventChannel
+from app.engine.classic_runner import ClassicJob
+from app.engine.events import MessageStreamContext
+from app.engine.inputs import InputError, validate_inputs
+from app.engine.template import render, template_values
+from app.gateway.types import (
+    ModelRequest,
+    ProviderNotInitialized,
+)
+from app.models import App, Conversation, EndUser, Message
+from app.models.base import timestamp, utcnow
+from app.runtime import Runtime
+from app.services.conversations.crud import get_owned
+from app.services.conversations.naming import schedule_auto_name
+from app.services.end_users import lookup as end_users
+from app.services.files.history_images import add_history_files
+from app.services.files.prompt_parts import PreparedFiles, attach_request_files, prompt_parts
+from app.services.files.request_files import resolve_files
+from app.services.generation.listener import Generation
+from app.services.generation.records import (
+    NIL_PARENT,
+    create_records,
+    load_history,
+)
+from app.services.generation.run_task import run_generation
+
+CHAT_MODES = ("chat", "agent-chat")
+
+
+@dataclass(slots=True)
+class GenerateCommand:
+    kind: str  # "chat" | "completion"
+    inputs: dict[str, Any]
+    query: str
+    user: str | None
+    streaming: bool
+    conversation_id: str | None = None
+    auto_generate_name: bool = False
+    files: list[Any] | None = None  # the request's `files` (checked in prepare_request_files)
+
+
+def check_mode(app: App, kind: str) -> None:
+    """Dify's mode-mismatch errors; graph apps answer them until the workflow engine runs."""
+    if kind == "completion" and app.mode != "completion":
+        raise errors.AppUnavailable()
+    if kind == "chat" and app.mode not in CHAT_MODES:
+        raise errors.NotChatApp()
+
+
+def _app_config(app: App) -> AppConfig:
+    model_config = app.dsl.get("model_config")
+    if not isinstance(model_config, dict):
+        raise errors.AppUnavailable()
+    config = load_app_config(app.mode, model_config)
+    tools = [t for t in (config.feature("agent_mode").get("tools") or []) if isinstance(t, dict)]
+    if app.mode == "agent-chat" and any(t.get("enabled", True) for t in tools):
+        raise errors.AppUnavailable("Agent tools are not supported by Kiln yet.")
+    return config
+
+
+def _preflight_model(runtime: Runtime, config: AppConfig) -> None:
+    request = ModelRequest(config.model.provider, config.model.name, [], mode=config.model.mode)
+    try:
+        runtime.gateway.check(request)
+    except ProviderNotInitialized as exc:
+        raise errors.ProviderNotInitialize(str(exc)) from None
+
+
+async def _conversation(
+    app: App, end_user: EndUser, conversation_id: str | None
+) -> Conversation | None:
+    if conversation_id is None:
+        return None
+    async with session_scope() as session:
+        conversation = await get_owned(session, app.id, end_user.id, conversation_id)
+    if conversation.status != "normal":
+        raise errors.ConversationCompleted()
+    return conversation
+
+
+def _limit(runtime: Runtime, app: App) -> int:
+    return app.max_active_requests or runtime.settings.app_max_active_requests
+
+
+async def start_generation(runtime: Runtime, app: App, command: GenerateCommand) -> Generation:
+    """Dify's order: the concurrency slot, then query, conversation, files, model
+    credentials and inputs, so the first failing check is the one Dify would report."""
+    check_mode(app, command.kind)
+    request_id = uuid.uuid4().hex
+    limit = _limit(runtime, app)
+    if limit > 0 and not await runtime.limiter.acquire(app.id, request_id, limit):
+        raise errors.TooManyRequests(
+            "Too many requests. Please try again later. The current maximum concurrent "
+            f"requests allowed is {limit}."
+        )
+    try:
+        return await _prepare_and_launch(runtime, app, command, request_id)
+    except BaseException:
+        await runtime.limiter.release(app.id, request_id)
+        raise
+
+
+async def _prepare_and_launch(
+    runtime: Runtime, app: App, command: GenerateCommand, request_id: str
+) -> Generation:
+    if app.mode == "agent-chat" and not command.streaming:  # Dify: inside the generator
+        raise errors.InvalidParam("Agent Chat App does not support blocking mode")
+    if command.kind == "chat" and not command.query:
+        raise errors.InvalidParam("query is required")
+    end_user = await end_users.get_or_create(app.id, command.user)
+    conversation = await _conversation(app, end_user, command.conversation_id)
+    config = _app_config(app)
+    request_files, upload = await resolve_files(app.id, config, command.files)
+    _preflight_model(runtime, config)
+    try:
+        inputs = validate_inputs(config.form, command.inputs)
+    except InputError as exc:
+        raise errors.InvalidParam(str(exc)) from None
+    history = await load_history(conversation.id) if conversation else []
+    await add_history_files(runtime.settings, config, history)
+    parts = await prompt_parts(runtime.settings, request_files, upload)
+    files = PreparedFiles(request_files, parts)
+    return await _launch(
+        runtime, app, config, command, end_user, conversation, inputs, history, request_id, files
+    )
+
+
+async def _launch(
+    runtime: Runtime,
+    app: App,
+    config: AppConfig,
+    command: GenerateCommand,
+    end_user: EndUser,
+    conversation: Conversation | None,
+    inputs: dict[str, Any],
+    history: list[Any],
+    request_id: str,
+    files: PreparedFiles,
+) -> Generation:
+    query = command.query.replace("\x00", "")
+    new_conversation = None
+    if conversation is None:
+        opening = str(config.raw.get("opening_statement") or "")
+        new_conversation = Conversation(
+            app_id=app.id,
+            from_end_user_id=end_user.id,
+            mode=app.mode,
+            inputs=inputs,
+            introduction=render(opening, template_values(inputs)),
+        )
+    conversation_row = conversation or new_conversation
+    assert conversation_row is not None
+    task_id = str(uuid.uuid4())
+    message = Message(
+        app_id=app.id,
+        conversation_id=conversation_row.id,
+        from_end_user_id=end_user.id,
+        parent_message_id=NIL_PARENT,
+        inputs=inputs,
+        query=query,
+        model_provider=config.model.provider,
+        model_id=config.model.name,
+        task_id=task_id,
+        is_running=True,
+        worker_id=runtime.registry.worker_id,
+        created_at=utcnow(),
+    )
+    await create_records(
+        conversation=conversation, new_conversation=new_conversation, message=message
+    )
+    await attach_request_files(message.id, end_user.id, files)
+    ctx = MessageStreamContext(
+        task_id=task_id,
+        message_id=message.id,
+        conversation_id=conversation_row.id if command.kind == "chat" else None,
+        created_at=timestamp(message.created_at) or 0,
+        answer_event="agent_message" if app.mode == "agent-chat" else "message",
+    )
+    handle = await runtime.registry.register(task_id, f"end-user-{end_user.id}")
+    channel = EventChannel()
+    job = ClassicJob(config, inputs, query, history, files.parts, agent=app.mode == "agent-chat")
+    task = asyncio.create_task(
+        run_generation(
+            runtime,
+            app.id,
+            request_id,
+            job,
+            ctx,
+            channel,
+            handle.stop_requested,
+            speak=command.streaming,  # auto-play audio only where a stream can carry it
+        ),
+        name=f"generation-{task_id}",
+    )
+    runtime.track(task)
+    if new_conversation is not None and command.kind == "chat" and command.auto_generate_name:
+        schedule_auto_name(runtime, app, new_conversation.id, message.id, query, task)
+    return Generation(ctx, app.mode, channel)
