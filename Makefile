@@ -30,6 +30,7 @@ run: import
 lint: install
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -40,14 +41,19 @@ services:
 	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not come up"; exit 1
 
-# The whole suite on SQLite and PostgreSQL, each without and with Redis, then once more on
-# a throw-away PostgreSQL 18 with pgvector (annotation vector search in the database).
+# In-process tests (engine, nodes, sandbox, units: no server, no database) run once; the
+# HTTP contract suite runs on SQLite and PostgreSQL, each without and with Redis, then once
+# more on a throw-away PostgreSQL 18 with pgvector (annotation vector search in the database).
+ONCE := tests/unit tests/engine
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider
+HTTP_SUITE := $(PYTEST) $(addprefix --ignore=,$(ONCE))
 pytest: install services
-	KILN_TEST_DATABASE=sqlite $(BIN)/pytest -q -p no:cacheprovider
-	KILN_TEST_DATABASE=sqlite KILN_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
-	KILN_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider
-	KILN_TEST_DATABASE=$(PG_URL) KILN_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
-	KILN_TEST_DATABASE=pgvector $(BIN)/pytest -q -p no:cacheprovider
+	$(PYTEST) $(ONCE)
+	KILN_TEST_DATABASE=sqlite $(HTTP_SUITE)
+	KILN_TEST_DATABASE=sqlite KILN_TEST_REDIS_URL=$(REDIS_URL) $(HTTP_SUITE)
+	KILN_TEST_DATABASE=$(PG_URL) $(HTTP_SUITE)
+	KILN_TEST_DATABASE=$(PG_URL) KILN_TEST_REDIS_URL=$(REDIS_URL) $(HTTP_SUITE)
+	KILN_TEST_DATABASE=pgvector $(HTTP_SUITE)
 
 test: lint typecheck pytest
 

@@ -12,7 +12,23 @@ from typing import Any
 from app.core.config import PROJECT_ROOT, get_settings
 
 
+class CliError(Exception):
+    """A one-line answer for the operator instead of a traceback."""
+
+
+def _database_fault(exc: Exception) -> str | None:
+    """What a database error means for someone at the command line, when it is common."""
+    text = str(exc).lower()
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return "the database has no Kiln tables yet: run `kiln migrate` first"
+    if "connection refused" in text or "could not connect" in text or "unable to open" in text:
+        return f"cannot reach the database ({get_settings().database_url.split('://')[0]})"
+    return None
+
+
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    from sqlalchemy.exc import DBAPIError
+
     from app.core.db import dispose_engine
 
     async def main() -> Any:
@@ -21,7 +37,13 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
         finally:
             await dispose_engine()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except (DBAPIError, OSError) as exc:
+        fault = _database_fault(exc)
+        if fault is None:
+            raise
+        raise CliError(fault) from None
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -144,7 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return code
 
 

@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api.errors import install_error_handlers
 from app.api.middleware import DifyCors, HeadAsGet
 from app.api.router import root
 from app.core.config import get_settings
 from app.core.db import dispose_engine
-from app.core.errors import install_error_handlers
 from app.runtime import Runtime, build_runtime
 from app.services.generation.reaper import reap_orphans
 

@@ -11,6 +11,11 @@ from redis.asyncio import Redis
 
 from app.core.config import Settings
 from app.gateway.gateway import ModelGateway
+from app.tasks.annotation_jobs import (
+    AnnotationJobStore,
+    InProcessAnnotationJobs,
+    RedisAnnotationJobs,
+)
 from app.tasks.limiter import ActiveRequestLimiter, InProcessLimiter, RedisLimiter
 from app.tasks.registry import InProcessRegistry, RedisRegistry, TaskRegistry
 
@@ -21,6 +26,7 @@ class Runtime:
     gateway: ModelGateway
     registry: TaskRegistry
     limiter: ActiveRequestLimiter
+    annotation_jobs: AnnotationJobStore
     redis: Redis | None = None
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
@@ -62,9 +68,13 @@ async def build_runtime(settings: Settings) -> Runtime:
             redis, worker_id, settings.task_ttl, settings.stop_flag_ttl
         )
         limiter: ActiveRequestLimiter = RedisLimiter(redis)
+        annotation_jobs: AnnotationJobStore = RedisAnnotationJobs(
+            redis, settings.annotation_job_lease_ttl
+        )
     else:
         redis = None
         registry = InProcessRegistry(worker_id)
         limiter = InProcessLimiter()
+        annotation_jobs = InProcessAnnotationJobs()
     await registry.start()
-    return Runtime(settings, gateway, registry, limiter, redis)
+    return Runtime(settings, gateway, registry, limiter, annotation_jobs, redis)

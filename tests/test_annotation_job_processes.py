@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from app.services.annotations.job_status import INTERRUPTED
+from app.tasks.annotation_jobs import INTERRUPTED
 from tests.support.dsl import auth, chat_dsl, make_app
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.processes import REPLICA_REDIS, KilnProcess

@@ -218,3 +218,27 @@ async def test_migrate_and_import_with_plain_postgresql_url() -> None:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest.mark.parametrize("command", [("apps", "list"), ("apps", "import", "{fixture}")])
+def test_commands_before_migrate_say_to_migrate(tmp_path: Path, command: tuple[str, ...]) -> None:
+    env = kiln_env(f"sqlite:///{tmp_path / 'fresh.db'}")
+    args = [a.format(fixture=FIXTURES / "v0_5_0_chat.yml") for a in command]
+    result = kiln(env, *args)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: the database has no Kiln tables yet: run `kiln migrate` first"
+    ], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_older_dsl_version_warning_names_the_version_kiln_reads(
+    sqlite_env: tuple[dict[str, str], Path],
+) -> None:
+    env, _ = sqlite_env
+    ok(kiln(env, "migrate"))
+    result = kiln(env, "apps", "import", str(FIXTURES / "v0_5_0_chat.yml"))
+    ok(result)
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert "0.5.0 is older than 0.6.0, the version Kiln reads" in warning
+    assert "fields added since take their defaults" in warning

@@ -9,7 +9,7 @@ from app.api.streaming import respond
 from app.models import App
 from app.runtime import Runtime
 from app.schemas.chat import ChatRequestPayload, CompletionRequestPayload
-from app.services.generation import stop as tasks
+from app.services.generation import stop as stop_requests
 from app.services.generation.start import GenerateCommand, check_mode, start_generation
 
 
@@ -43,4 +43,4 @@ async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> R
 async def stop(request: Request, app: App, runtime: Runtime, kind: str, task_id: str) -> None:
     user = required_user(await read_json(request))
     check_mode(app, kind)
-    await tasks.stop(runtime, app.id, task_id, user)
+    await stop_requests.stop(runtime, app.id, task_id, user)

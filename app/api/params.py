@@ -9,8 +9,6 @@ from app.api.body import read_json
 from app.core.errors import NotChatApp
 from app.models import App
 
-CHAT_FAMILY = ("chat", "agent-chat", "advanced-chat")
-
 
 async def optional_json(request: Request) -> dict[str, Any]:
     """No body at all reads as `{}`; a body must be a JSON object as everywhere else."""
@@ -25,5 +23,5 @@ def user_of(data: dict[str, Any]) -> str | None:
 
 
 def check_chat_family(app: App) -> None:
-    if app.mode not in CHAT_FAMILY:
+    if not app.app_mode.is_chat_family:
         raise NotChatApp()

@@ -3,6 +3,9 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.app_mode import AppMode
+from app.engine.features import feature_block
+
 FORM_TYPES = (
     "text-input",
     "paragraph",
@@ -48,7 +51,7 @@ class ModelSettings:
 
 @dataclass(slots=True)
 class AppConfig:
-    mode: str
+    mode: AppMode
     model: ModelSettings
     prompt_type: str
     pre_prompt: str
@@ -56,11 +59,14 @@ class AppConfig:
     completion_prompt: str
     history_prefixes: tuple[str, str]
     form: list[FormField]
-    raw: dict[str, Any]
+    raw: dict[str, Any]  # the whole `model_config`, which also holds the feature blocks
+
+    @property
+    def features(self) -> dict[str, Any]:
+        return self.raw
 
     def feature(self, name: str) -> dict[str, Any]:
-        value = self.raw.get(name)
-        return value if isinstance(value, dict) else {}
+        return feature_block(self.raw, name)
 
 
 def _form_fields(items: Any) -> list[FormField]:
@@ -100,7 +106,7 @@ def _model(raw: dict[str, Any]) -> ModelSettings:
     )
 
 
-def load_app_config(mode: str, model_config: dict[str, Any]) -> AppConfig:
+def load_app_config(mode: AppMode, model_config: dict[str, Any]) -> AppConfig:
     chat_prompt = (model_config.get("chat_prompt_config") or {}).get("prompt") or []
     completion = model_config.get("completion_prompt_config") or {}
     roles = completion.get("conversation_histories_role") or {}

@@ -11,10 +11,11 @@ from typing import Any
 from app.engine.agent_thought import AgentThought
 from app.engine.app_config import AppConfig
 from app.engine.direct_answer import stream_direct_answer
-from app.engine.events import Event, MessageStreamContext
+from app.engine.events import MessageStreamContext
 from app.engine.moderation.output import OutputGuard
 from app.engine.moderation.runner import REPLACE_REASON, Moderation
 from app.engine.prompt import Turn, build_prompt
+from app.engine.run_context import RunContext
 from app.gateway.gateway import ModelGateway
 from app.gateway.pricing import build_usage, context_size, empty_usage
 from app.gateway.tokens import count_message_tokens, count_tokens
@@ -82,8 +83,7 @@ async def _moderate_input(
     moderation: Moderation,
     request: ModelRequest,
     ctx: MessageStreamContext,
-    emit: Callable[[Event], None],
-    stop: asyncio.Event,
+    run: RunContext,
 ) -> RunResult | None:
     """Input moderation (Dify runs it after the prompt is sized, before annotation reply and
     the model): a result when it answers instead of the model, else None (inputs and query
@@ -96,7 +96,7 @@ async def _moderate_input(
     if decision.preset is None:
         job.inputs, job.query = decision.inputs, decision.query
         return None
-    stopped = await stream_direct_answer(decision.preset, ctx, emit, stop)
+    stopped = await stream_direct_answer(decision.preset, ctx, run)
     return RunResult(decision.preset, zero, request.provider, request.model, stopped=stopped)
 
 
@@ -106,15 +106,13 @@ EarlyAnswer = Callable[[ClassicJob], Awaitable[RunResult | None]]
 
 async def run_classic(
     job: ClassicJob,
-    gateway: ModelGateway,
+    run: RunContext,
     ctx: MessageStreamContext,
-    emit: Callable[[Event], None],
-    stop: asyncio.Event,
-    max_seconds: float,
     moderation: Moderation | None = None,
     answer_early: EarlyAnswer | None = None,
 ) -> RunResult:
     started = time.perf_counter()
+    gateway = run.gateway
     try:
         request = _model_request(job, gateway)
     except GatewayError as exc:  # the prompt cannot fit the model
@@ -124,7 +122,7 @@ async def run_classic(
     early: RunResult | None = None
     if moderation is not None:
         asked = (job.inputs, job.query)
-        early = await _moderate_input(job, moderation, request, ctx, emit, stop)
+        early = await _moderate_input(job, moderation, request, ctx, run)
         if early is None and (job.inputs, job.query) != asked:  # overridden: new prompt
             request = _model_request(job, gateway)
     # Annotation reply (app/services/annotations/reply.py): after input moderation, before
@@ -136,12 +134,12 @@ async def run_classic(
     guard: OutputGuard | None = None
     if moderation is not None:
         guard = moderation.output_guard(
-            lambda text: emit(ctx.message_replace(text, REPLACE_REASON))
+            lambda text: run.emit(ctx.message_replace(text, REPLACE_REASON))
         )
     if early is not None:
         return await _moderate_direct_answer(early, guard)
     try:
-        return await _run_model(job, gateway, request, ctx, emit, stop, max_seconds, guard, started)
+        return await _run_model(job, run, request, ctx, guard, started)
     finally:
         if guard is not None:
             guard.close()
@@ -158,15 +156,13 @@ async def _moderate_direct_answer(result: RunResult, guard: OutputGuard | None) 
 
 async def _run_model(
     job: ClassicJob,
-    gateway: ModelGateway,
+    run: RunContext,
     request: ModelRequest,
     ctx: MessageStreamContext,
-    emit: Callable[[Event], None],
-    stop: asyncio.Event,
-    max_seconds: float,
     guard: OutputGuard | None,
     started: float,
 ) -> RunResult:
+    emit = run.emit
     parts: list[str] = []
     reported: list[UsageCount] = []
     result = RunResult("", {}, request.provider, request.model)
@@ -176,7 +172,7 @@ async def _run_model(
         result.thoughts.append(step)
 
     async def consume() -> None:
-        stream = gateway.stream(request)
+        stream = run.gateway.stream(request)
         try:
             async for item in stream:
                 if isinstance(item, str):
@@ -200,13 +196,13 @@ async def _run_model(
     # The stream runs in its own task so a stop or the deadline can cancel it mid-read,
     # without a per-chunk check on the hot path.
     consumer = asyncio.create_task(consume())
-    stop_wait = asyncio.create_task(stop.wait())
+    stop_wait = asyncio.create_task(run.stop.wait())
     waits = {consumer, stop_wait}
     if guard is not None:
         waits.add(asyncio.create_task(guard.blocked.wait()))
     try:
         done, _ = await asyncio.wait(
-            waits, timeout=max_seconds, return_when=asyncio.FIRST_COMPLETED
+            waits, timeout=run.remaining(), return_when=asyncio.FIRST_COMPLETED
         )
     finally:
         for waiter in waits - {consumer}:

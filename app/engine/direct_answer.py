@@ -3,9 +3,9 @@ moderation presets): one character per message event, ~10 ms apart."""
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 
-from app.engine.events import Event, MessageStreamContext
+from app.engine.events import MessageStreamContext
+from app.engine.run_context import RunContext
 
 CHAR_DELAY = 0.01  # seconds between characters (Dify's direct output)
 
@@ -13,11 +13,11 @@ CHAR_DELAY = 0.01  # seconds between characters (Dify's direct output)
 async def stream_direct_answer(
     text: str,
     ctx: MessageStreamContext,
-    emit: Callable[[Event], None],
-    stop: asyncio.Event,
+    run: RunContext,
     delay: float = CHAR_DELAY,
 ) -> bool:
     """Emit `text` char by char; True when a stop request cut it short."""
+    stop = run.stop
     for index, char in enumerate(text):
         if stop.is_set():
             return True
@@ -26,5 +26,5 @@ async def stream_direct_answer(
                 await asyncio.wait_for(stop.wait(), timeout=delay)
             if stop.is_set():
                 return True
-        emit(ctx.direct_message(char))
+        run.emit(ctx.direct_message(char))
     return False

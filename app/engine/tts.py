@@ -38,9 +38,9 @@ def split_sentences(text: str) -> tuple[list[str], str]:
     return sentences, text[start:]
 
 
-def auto_play_settings(config_raw: dict[str, Any]) -> dict[str, Any] | None:
+def auto_play_settings(features: dict[str, Any]) -> dict[str, Any] | None:
     """The app's `text_to_speech` block when it asks for auto-play, else None."""
-    tts = config_raw.get("text_to_speech")
+    tts = features.get("text_to_speech")
     if isinstance(tts, dict) and tts.get("enabled") and tts.get("autoPlay") == "enabled":
         return tts
     return None
@@ -171,13 +171,13 @@ class TtsPublisher:
 
 def start_tts(
     gateway: ModelGateway,
-    config_raw: dict[str, Any],
+    features: dict[str, Any],
     ctx: MessageStreamContext,
     emit: Callable[[Event], None],
     idle_timeout: float,
 ) -> TtsPublisher | None:
     """A publisher when the app asks for auto-play, else None."""
-    settings = auto_play_settings(config_raw)
+    settings = auto_play_settings(features)
     if settings is None:
         return None
     voice = settings.get("voice")

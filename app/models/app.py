@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from app.core.app_mode import AppMode
 from app.models.base import id_field, json_field, utcnow
 
 
@@ -29,6 +30,10 @@ class App(SQLModel, table=True):
     source_key: str | None = Field(default=None, max_length=255, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def app_mode(self) -> AppMode:
+        return AppMode(self.mode)
 
 
 class ApiToken(SQLModel, table=True):

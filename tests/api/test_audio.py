@@ -244,10 +244,12 @@ async def test_speaks_a_message_of_the_same_user_only(
         json={"message_id": message["message_id"], "user": "someone-else"},
         headers=auth(key),
     )
-    # Dify answers `null` for a message it cannot find; another user's reads the same.
-    assert other.status_code == 200 and other.json() is None
+    # A message Kiln cannot find is Dify's 404 (Dify: `null`, README's deliberate
+    # differences); another user's reads the same.
+    not_found = {"code": "not_found", "message": "Message Not Exists.", "status": 404}
+    assert other.status_code == 404 and other.json() == not_found
     missing = await _speak(client, key, {"message_id": str(uuid.uuid4())})
-    assert missing.status_code == 200 and missing.json() is None
+    assert missing.status_code == 404 and missing.json() == not_found
 
 
 async def test_tts_errors(client: httpx.AsyncClient, upstream: FakeUpstream) -> None:

@@ -4,12 +4,12 @@ from fastapi import APIRouter
 
 from app.api.deps import AppDep
 from app.schemas.end_user import EndUserDetail
-from app.services.end_users import details as end_user_details
+from app.services.end_users import lookup as end_users
 
 router = APIRouter(tags=["end_users"])
 
 
 @router.get("/end-users/{end_user_id:dify_uuid}")
 async def get_end_user(end_user_id: str, app: AppDep) -> EndUserDetail:
-    end_user = await end_user_details.get_for_app(app.id, end_user_id)
+    end_user = await end_users.get_by_id(app.id, end_user_id)
     return EndUserDetail.of(end_user)

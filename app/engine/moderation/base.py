@@ -60,9 +60,9 @@ class ModerationRule:
         return str(self.side(name).get("preset_response") or "")
 
 
-def parse_rule(model_config: Mapping[str, Any]) -> ModerationRule | None:
+def parse_rule(features: Mapping[str, Any]) -> ModerationRule | None:
     """The enabled rule, or None. Exports carry `config` (some older ones `configs`)."""
-    raw = model_config.get("sensitive_word_avoidance")
+    raw = features.get("sensitive_word_avoidance")
     if not isinstance(raw, dict) or not raw.get("enabled") or not raw.get("type"):
         return None
     config = raw.get("config")

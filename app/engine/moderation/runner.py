@@ -80,7 +80,7 @@ class Moderation:
 
 
 def moderation_for(
-    model_config: dict[str, Any], app_id: str, settings: Settings, gateway: ModelGateway
+    features: dict[str, Any], app_id: str, settings: Settings, gateway: ModelGateway
 ) -> Moderation | None:
-    rule = parse_rule(model_config)
+    rule = parse_rule(features)
     return Moderation(rule, app_id, settings, gateway) if rule is not None else None

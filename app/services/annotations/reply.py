@@ -2,17 +2,16 @@
 reply is enabled and the query's nearest annotation scores at least the threshold, its
 answer is the reply — streamed as a direct answer, zero usage, no model call."""
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app.core.db import session_scope
 from app.engine.classic_runner import ClassicJob, RunResult
 from app.engine.direct_answer import stream_direct_answer
-from app.engine.events import Event, MessageStreamContext
+from app.engine.events import MessageStreamContext
+from app.engine.run_context import RunContext
 from app.gateway.pricing import empty_usage
 from app.models import AppAnnotationSetting
 from app.runtime import Runtime
@@ -67,8 +66,7 @@ async def answer_from_annotation(
     app_id: str,
     job: ClassicJob,
     ctx: MessageStreamContext,
-    emit: Callable[[Event], None],
-    stop: asyncio.Event,
+    run: RunContext,
 ) -> RunResult | None:
     """Stream the matching annotation's answer, or None to let the model answer. Chat
     apps with a query only; any failure of the lookup falls through to the model (Dify)."""
@@ -86,7 +84,7 @@ async def answer_from_annotation(
         return None
     if annotation is None:
         return None
-    stopped = await stream_direct_answer(annotation.content, ctx, emit, stop)
+    stopped = await stream_direct_answer(annotation.content, ctx, run)
     model = job.config.model
     result = RunResult(annotation.content, empty_usage(), model.provider, model.name, stopped)
     account = {"id": annotation.account_id, "name": ACCOUNT_NAME}

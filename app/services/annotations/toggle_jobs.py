@@ -27,9 +27,8 @@ from app.models import AppAnnotationSetting, MessageAnnotation
 from app.models.base import utcnow
 from app.runtime import Runtime
 from app.schemas.annotation import ReplyJob, ReplyJobStatus, ReplySettingsPayload
-from app.services.annotations import job_claims as claims
-from app.services.annotations import job_status as jobs
 from app.services.annotations.vector_index import IndexItem, delete_all, replace_all, upsert
+from app.tasks import annotation_jobs as jobs
 
 logger = logging.getLogger("kiln.annotations")
 
@@ -67,15 +66,15 @@ async def start(
     if action not in ACTIONS:
         raise InvalidParam("Unsupported annotation reply action")
     job_id = str(uuid.uuid4())
-    running = await claims.claim(runtime, action, app_id, job_id)
+    running = await runtime.annotation_jobs.claim(action, app_id, job_id)
     if running is not None:
         return ReplyJob(job_id=running, job_status=jobs.PROCESSING)
     try:
-        await claims.forget(runtime, _OTHER[action], app_id)  # superseded by this job
+        await runtime.annotation_jobs.forget(_OTHER[action], app_id)  # superseded by this job
         await _claim(app_id, job_id)
-        await jobs.set_status(runtime, action, job_id, jobs.WAITING)
+        await runtime.annotation_jobs.set_status(action, job_id, jobs.WAITING)
     except BaseException:
-        await claims.release(runtime, action, app_id, job_id)
+        await runtime.annotation_jobs.release(action, app_id, job_id)
         raise
     work = (
         _enable(runtime, app_id, job_id, payload)
@@ -91,7 +90,7 @@ async def start(
 
 
 async def status(runtime: Runtime, action: str, job_id: str) -> ReplyJobStatus:
-    found = await jobs.get_status(runtime, action, job_id)
+    found = await runtime.annotation_jobs.get_status(action, job_id)
     if found is None:
         raise InvalidParam("The job does not exist.")
     return ReplyJobStatus(job_id=job_id, job_status=found.status, error_msg=found.error)
@@ -102,8 +101,7 @@ async def _keep_alive(runtime: Runtime, action: str, app_id: str, job_id: str) -
     while True:
         await asyncio.sleep(runtime.settings.annotation_job_lease_ttl / 3)
         try:
-            await jobs.renew_lease(runtime, action, job_id)
-            await claims.renew(runtime, action, app_id, job_id)
+            await runtime.annotation_jobs.renew(action, app_id, job_id)
         except RedisError:  # a blip; the next renewal may come before the lease lapses
             logger.warning("could not renew annotation job %s", job_id)
 
@@ -114,7 +112,7 @@ async def _run(
     keeper = asyncio.create_task(_keep_alive(runtime, action, app_id, job_id))
     status, error = jobs.COMPLETED, ""
     try:
-        await jobs.set_status(runtime, action, job_id, jobs.PROCESSING)
+        await runtime.annotation_jobs.set_status(action, job_id, jobs.PROCESSING)
         await work
     except Superseded:
         status, error = jobs.ERROR, SUPERSEDED
@@ -128,8 +126,8 @@ async def _run(
         with contextlib.suppress(asyncio.CancelledError):
             await keeper
     try:
-        await jobs.set_status(runtime, action, job_id, status, error)
-        await claims.release(runtime, action, app_id, job_id)
+        await runtime.annotation_jobs.set_status(action, job_id, status, error)
+        await runtime.annotation_jobs.release(action, app_id, job_id)
     except RedisError:  # the lease lapses, so readers see the job as interrupted
         logger.warning("could not record the end of annotation job %s", job_id, exc_info=True)
 

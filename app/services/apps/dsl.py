@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
+from app.core.app_mode import AppMode
+
 CURRENT_DSL_VERSION = "0.6.0"
-APP_MODES = ("chat", "agent-chat", "completion", "advanced-chat", "workflow")
-GRAPH_MODES = ("advanced-chat", "workflow")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
@@ -64,8 +64,18 @@ def _check_version(document: dict[str, Any]) -> tuple[str, list[str]]:
         raise DslError(
             f"DSL version {version} is newer than the newest supported ({CURRENT_DSL_VERSION})"
         )
-    warnings = [] if parts[:2] == current[:2] else [f"DSL version {version} is older; imported."]
+    warnings = [] if parts[:2] == current[:2] else [_older_version_note(version.strip())]
     return version.strip(), warnings
+
+
+def _older_version_note(version: str) -> str:
+    """Dify imports an older minor version with warnings; so does Kiln, and says what that
+    means."""
+    return (
+        f"DSL version {version} is older than {CURRENT_DSL_VERSION}, the version Kiln reads; "
+        "imported as Dify imports older exports: every version from 0.1.0 is read the same "
+        "way, and fields added since take their defaults."
+    )
 
 
 def parse_dsl(text: str) -> ParsedDsl:
@@ -79,9 +89,10 @@ def parse_dsl(text: str) -> ParsedDsl:
     mode = app.get("mode")
     if not mode:
         raise DslError("Missing app mode in YAML content (app.mode)")
-    if mode not in APP_MODES:
-        raise DslError(f"Invalid app mode: {mode!r}; expected one of {', '.join(APP_MODES)}")
-    if mode in GRAPH_MODES:
+    if mode not in tuple(AppMode):
+        modes = ", ".join(AppMode)
+        raise DslError(f"Invalid app mode: {mode!r}; expected one of {modes}")
+    if AppMode(mode).is_graph:
         if not isinstance(content.get("workflow"), dict):
             raise DslError(f"Missing workflow data for {mode} app")
     elif not isinstance(content.get("model_config"), dict):

@@ -4,10 +4,9 @@ from typing import Any
 
 from app.core.config import Settings
 from app.engine.app_config import DEFAULT_FILE_UPLOAD
+from app.engine.features import feature_blocks
 from app.models import App
 from app.services.annotations.reply import reply_feature
-from app.services.apps.dsl import GRAPH_MODES
-from app.services.apps.features import app_features
 
 
 def _system_parameters(settings: Settings) -> dict[str, int]:
@@ -46,9 +45,9 @@ def _start_node_form(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _features(app: App) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    features = app_features(app)
-    if app.mode in GRAPH_MODES:
-        return dict(features), _start_node_form(app.dsl["workflow"])
+    features = feature_blocks(app.app_mode, app.dsl)
+    if app.app_mode.is_graph:
+        return features, _start_node_form(app.dsl["workflow"])
     return features, list(features.get("user_input_form") or [])
 
 
@@ -59,7 +58,7 @@ def _feature(features: dict[str, Any], name: str, default: dict[str, Any]) -> di
 
 async def parameters(app: App, settings: Settings) -> dict[str, Any]:
     features, form = _features(app)
-    if app.mode not in GRAPH_MODES:  # classic apps: the reply setting decides
+    if not app.app_mode.is_graph:  # classic apps: the reply setting decides
         features = {**features, "annotation_reply": await reply_feature(app.id)}
     return {
         "opening_statement": features.get("opening_statement"),
@@ -87,7 +86,7 @@ _API_TOOL_ICON = {"background": "#252525", "content": "\U0001f601"}
 
 
 def _tools(app: App) -> list[dict[str, Any]]:
-    if app.mode in GRAPH_MODES:
+    if app.app_mode.is_graph:
         nodes = (app.dsl["workflow"].get("graph") or {}).get("nodes") or []
         return [
             {
@@ -99,7 +98,7 @@ def _tools(app: App) -> list[dict[str, Any]]:
             for data in (node.get("data") for node in nodes if isinstance(node, dict))
             if isinstance(data, dict) and data.get("type") == "tool"
         ]
-    agent_mode = app_features(app).get("agent_mode")
+    agent_mode = feature_blocks(app.app_mode, app.dsl).get("agent_mode")
     tools = agent_mode.get("tools") if isinstance(agent_mode, dict) else None
     return [t for t in tools or [] if isinstance(t, dict)]
 
@@ -121,18 +120,20 @@ def meta(app: App, settings: Settings) -> dict[str, Any]:
 
 
 def site(app: App) -> dict[str, Any]:
+    """Dify answers `null` for unset text fields; the seed's OpenAPI contract types them as
+    strings (generated clients reject `null`), so they are empty strings here (README)."""
     info = app.dsl.get("app", {})
     return {
         "title": app.name,
-        "chat_color_theme": info.get("chat_color_theme"),
+        "chat_color_theme": str(info.get("chat_color_theme") or ""),
         "chat_color_theme_inverted": bool(info.get("chat_color_theme_inverted", False)),
         "icon_type": app.icon_type,
-        "icon": app.icon,
-        "icon_background": app.icon_background,
+        "icon": app.icon or "",
+        "icon_background": app.icon_background or "",
         "icon_url": None,
         "description": app.description,
-        "copyright": info.get("copyright"),
-        "privacy_policy": info.get("privacy_policy"),
+        "copyright": str(info.get("copyright") or ""),
+        "privacy_policy": str(info.get("privacy_policy") or ""),
         "custom_disclaimer": str(info.get("custom_disclaimer") or ""),
         "default_language": str(info.get("default_language") or "en-US"),
         "show_workflow_steps": bool(info.get("show_workflow_steps", True)),

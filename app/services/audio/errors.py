@@ -2,10 +2,10 @@
 audio endpoints use (Dify's audio controller has no rate-limit branch: an upstream 429 is
 a `completion_request_error` there)."""
 
-from app.core import errors
 from app.core.errors import DifyError
 from app.gateway.audio_types import SpeechModelMissing
-from app.gateway.types import GatewayError, ProviderNotInitialized
+from app.gateway.types import GatewayError
+from app.services.model_errors import dify_error
 
 
 class NoAudioUploaded(DifyError):
@@ -50,6 +50,4 @@ def from_gateway(exc: GatewayError, *, speech: bool = False) -> DifyError:
     """`speech`: the failed call was text-to-speech (else speech-to-text)."""
     if isinstance(exc, SpeechModelMissing):
         return ProviderNotSupportTextToSpeech() if speech else ProviderNotSupportSpeechToText()
-    if isinstance(exc, ProviderNotInitialized):
-        return errors.ProviderNotInitialize(str(exc))
-    return errors.CompletionRequestError(str(exc))
+    return dify_error(exc)

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from app.core import errors
+from app.engine.features import app_feature
 from app.gateway.audio_types import SpeechAudio
 from app.gateway.types import GatewayError
 from app.models import App
 from app.runtime import Runtime
-from app.services.apps.features import app_feature
 from app.services.audio.errors import NoAudioUploaded, from_gateway
 from app.services.audio.upload import read_audio_form
 from app.services.conversations.message_access import owned_message
@@ -20,7 +20,7 @@ logger = logging.getLogger("kiln.audio")
 
 
 def _check_speech_to_text(app: App) -> None:
-    if not app_feature(app, "speech_to_text").get("enabled"):
+    if not app_feature(app.app_mode, app.dsl, "speech_to_text").get("enabled"):
         raise errors.InvalidParam("Speech to text is not enabled")
 
 
@@ -49,20 +49,19 @@ class SpeechCommand:
 
 async def text_to_speech(runtime: Runtime, app: App, command: SpeechCommand) -> SpeechAudio | None:
     """The audio, its first chunk already read (so provider errors are HTTP errors);
-    None where Dify answers `null` (no such message of this user, or no answer yet)."""
+    None where Dify answers `null` (the message has no answer yet). An unknown message is
+    Dify's 404 "Message Not Exists." rather than Dify's `null`: the contract documents only
+    audio for a 200, and generated clients break on `null` (README, deliberate differences)."""
     await end_users.get_or_create(app.id, command.user)
     if command.message_id:
-        try:
-            text = (await owned_message(app.id, command.user, command.message_id)).answer
-        except errors.NotFound:  # Dify: no such message -> `null`
-            return None
+        text = (await owned_message(app.id, command.user, command.message_id)).answer
         if not text:
             return None
     elif not command.text:
         raise errors.InvalidParam("Text is required")
     else:
         text = command.text
-    feature = app_feature(app, "text_to_speech")
+    feature = app_feature(app.app_mode, app.dsl, "text_to_speech")
     if not feature.get("enabled"):
         raise errors.InvalidParam("TTS is not enabled")
     voice = command.voice if command.voice is not None else feature.get("voice")

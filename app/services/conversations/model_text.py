@@ -19,7 +19,7 @@ def app_model(app: App) -> ModelSettings | None:
     if not isinstance(model_config, dict):
         return None
     try:
-        return load_app_config(app.mode, model_config).model
+        return load_app_config(app.app_mode, model_config).model
     except Exception:
         return None
 

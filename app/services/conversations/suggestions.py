@@ -9,10 +9,10 @@ from sqlmodel import col, select
 
 from app.core.db import session_scope
 from app.core.errors import BadRequest
+from app.engine.features import app_feature
 from app.gateway.tokens import count_tokens
 from app.models import App, Message
 from app.runtime import Runtime
-from app.services.apps.features import app_feature
 from app.services.conversations.message_access import owned_message
 from app.services.conversations.model_text import complete, first_json
 
@@ -33,7 +33,8 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]+|\d+[.)]|Q\d*[:.)])\s*")
 
 
 def enabled(app: App) -> bool:
-    return bool(app_feature(app, "suggested_questions_after_answer").get("enabled"))
+    feature = app_feature(app.app_mode, app.dsl, "suggested_questions_after_answer")
+    return bool(feature.get("enabled"))
 
 
 def parse_questions(text: str) -> list[str]:

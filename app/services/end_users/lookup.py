@@ -1,4 +1,5 @@
-"""Get-or-create the end user named by a request's `user` field."""
+"""End users of an app: get-or-create the one a request's `user` field names, find one
+without creating it, and look one up by id."""
 
 from cachetools import LRUCache
 from sqlalchemy.exc import IntegrityError
@@ -6,6 +7,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import session_scope
+from app.core.errors import DifyError
 from app.core.nul import check_no_nul
 from app.models import EndUser
 
@@ -73,3 +75,18 @@ async def find(app_id: str, user: str | None) -> EndUser | None:
         return cached
     async with session_scope() as session:
         return await _find(session, app_id, session_id)
+
+
+class EndUserNotFound(DifyError):
+    code = "end_user_not_found"
+    status = 404
+    default_message = "End user not found."
+
+
+async def get_by_id(app_id: str, end_user_id: str) -> EndUser:
+    """`GET /v1/end-users/{id}`: an end user of the calling app, else 404."""
+    async with session_scope() as session:
+        end_user = await session.get(EndUser, end_user_id)
+    if end_user is None or end_user.app_id != app_id:
+        raise EndUserNotFound()
+    return end_user

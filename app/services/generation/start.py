@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core import errors
+from app.core.app_mode import AppMode
 from app.core.db import session_scope
 from app.engine.app_config import AppConfig, load_app_config
 from app.engine.channel import EventChannel
 from app.engine.classic_runner import ClassicJob
 from app.engine.events import MessageStreamContext
 from app.engine.inputs import InputError, validate_inputs
+from app.engine.prompt import Turn
 from app.engine.template import render, template_values
 from app.gateway.types import (
     ModelRequest,
@@ -36,9 +38,8 @@ from app.services.generation.records import (
     create_records,
     load_history,
 )
-from app.services.generation.run_task import run_generation
-
-CHAT_MODES = ("chat", "agent-chat")
+from app.services.generation.run_task import ClassicTask, run_generation
+from app.services.model_errors import dify_error
 
 
 @dataclass(slots=True)
@@ -55,9 +56,9 @@ class GenerateCommand:
 
 def check_mode(app: App, kind: str) -> None:
     """Dify's mode-mismatch errors; graph apps answer them until the workflow engine runs."""
-    if kind == "completion" and app.mode != "completion":
+    if kind == "completion" and app.app_mode is not AppMode.COMPLETION:
         raise errors.AppUnavailable()
-    if kind == "chat" and app.mode not in CHAT_MODES:
+    if kind == "chat" and app.app_mode not in (AppMode.CHAT, AppMode.AGENT_CHAT):
         raise errors.NotChatApp()
 
 
@@ -65,9 +66,9 @@ def _app_config(app: App) -> AppConfig:
     model_config = app.dsl.get("model_config")
     if not isinstance(model_config, dict):
         raise errors.AppUnavailable()
-    config = load_app_config(app.mode, model_config)
+    config = load_app_config(app.app_mode, model_config)
     tools = [t for t in (config.feature("agent_mode").get("tools") or []) if isinstance(t, dict)]
-    if app.mode == "agent-chat" and any(t.get("enabled", True) for t in tools):
+    if app.app_mode.is_agent and any(t.get("enabled", True) for t in tools):
         raise errors.AppUnavailable("Agent tools are not supported by Kiln yet.")
     return config
 
@@ -77,7 +78,7 @@ def _preflight_model(runtime: Runtime, config: AppConfig) -> None:
     try:
         runtime.gateway.check(request)
     except ProviderNotInitialized as exc:
-        raise errors.ProviderNotInitialize(str(exc)) from None
+        raise dify_error(exc) from None
 
 
 async def _conversation(
@@ -117,7 +118,7 @@ async def start_generation(runtime: Runtime, app: App, command: GenerateCommand)
 async def _prepare_and_launch(
     runtime: Runtime, app: App, command: GenerateCommand, request_id: str
 ) -> Generation:
-    if app.mode == "agent-chat" and not command.streaming:  # Dify: inside the generator
+    if app.app_mode.is_agent and not command.streaming:  # Dify: inside the generator
         raise errors.InvalidParam("Agent Chat App does not support blocking mode")
     if command.kind == "chat" and not command.query:
         raise errors.InvalidParam("query is required")
@@ -133,24 +134,38 @@ async def _prepare_and_launch(
     history = await load_history(conversation.id) if conversation else []
     await add_history_files(runtime.settings, config, history)
     parts = await prompt_parts(runtime.settings, request_files, upload)
-    files = PreparedFiles(request_files, parts)
-    return await _launch(
-        runtime, app, config, command, end_user, conversation, inputs, history, request_id, files
+    checked = CheckedRequest(
+        app=app,
+        command=command,
+        request_id=request_id,
+        end_user=end_user,
+        conversation=conversation,
+        config=config,
+        inputs=inputs,
+        history=history,
+        files=PreparedFiles(request_files, parts),
     )
+    return await _launch(runtime, checked)
 
 
-async def _launch(
-    runtime: Runtime,
-    app: App,
-    config: AppConfig,
-    command: GenerateCommand,
-    end_user: EndUser,
-    conversation: Conversation | None,
-    inputs: dict[str, Any],
-    history: list[Any],
-    request_id: str,
-    files: PreparedFiles,
-) -> Generation:
+@dataclass(slots=True)
+class CheckedRequest:
+    """A generation request that passed every check, with what the checks loaded."""
+
+    app: App
+    command: GenerateCommand
+    request_id: str  # the limiter slot it holds
+    end_user: EndUser
+    conversation: Conversation | None  # None: the request starts one
+    config: AppConfig
+    inputs: dict[str, Any]
+    history: list[Turn]
+    files: PreparedFiles
+
+
+async def _launch(runtime: Runtime, checked: CheckedRequest) -> Generation:
+    app, command, config, end_user = checked.app, checked.command, checked.config, checked.end_user
+    conversation, inputs = checked.conversation, checked.inputs
     query = command.query.replace("\x00", "")
     new_conversation = None
     if conversation is None:
@@ -182,30 +197,23 @@ async def _launch(
     await create_records(
         conversation=conversation, new_conversation=new_conversation, message=message
     )
-    await attach_request_files(message.id, end_user.id, files)
+    await attach_request_files(message.id, end_user.id, checked.files)
     ctx = MessageStreamContext(
         task_id=task_id,
         message_id=message.id,
         conversation_id=conversation_row.id if command.kind == "chat" else None,
         created_at=timestamp(message.created_at) or 0,
-        answer_event="agent_message" if app.mode == "agent-chat" else "message",
+        answer_event="agent_message" if app.app_mode.is_agent else "message",
     )
     handle = await runtime.registry.register(task_id, f"end-user-{end_user.id}")
     channel = EventChannel()
-    job = ClassicJob(config, inputs, query, history, files.parts, agent=app.mode == "agent-chat")
-    task = asyncio.create_task(
-        run_generation(
-            runtime,
-            app.id,
-            request_id,
-            job,
-            ctx,
-            channel,
-            handle.stop_requested,
-            speak=command.streaming,  # auto-play audio only where a stream can carry it
-        ),
-        name=f"generation-{task_id}",
+    job = ClassicJob(
+        config, inputs, query, checked.history, checked.files.parts, agent=app.app_mode.is_agent
     )
+    launched = ClassicTask(
+        app.id, checked.request_id, job, ctx, channel, handle.stop_requested, command.streaming
+    )
+    task = asyncio.create_task(run_generation(runtime, launched), name=f"generation-{task_id}")
     runtime.track(task)
     if new_conversation is not None and command.kind == "chat" and command.auto_generate_name:
         schedule_auto_name(runtime, app, new_conversation.id, message.id, query, task)
