@@ -49,7 +49,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {
                 name.lower(): value
                 for name, value in self.headers.items()
-                if name.lower().startswith("x-") or name.lower() in ("authorization", "content-type")
+                if name.lower().startswith("x-")
+                or name.lower() in ("authorization", "content-type")
             }
             payload = {
                 "method": self.command,

@@ -888,7 +888,6 @@ def wf_llm_structured() -> tuple[dict, list]:
     return doc, cases
 
 
-
 def fan_out_checks(
     g: Graph, source: str, join: str, checks: list[tuple[str, str, list[dict[str, Any]], str]]
 ) -> None:
@@ -1279,9 +1278,7 @@ def wf_code_undeclared_output() -> tuple[dict, list]:
     )
     g.node("end", "end", "End", **end_data([("double", ["calc", "double"], "number")]))
     g.chain("start", "calc", "end")
-    doc = document(
-        name="Strict Outputs", mode="workflow", version=v, graph=g, description="Fails."
-    )
+    doc = document(name="Strict Outputs", mode="workflow", version=v, graph=g, description="Fails.")
     return doc, [{"name": "fails", "inputs": {"x": 4}, "expect_status": "failed"}]
 
 
@@ -1440,7 +1437,9 @@ def wf_aggregator_legacy() -> tuple[dict, list]:
     """DSL 0.1.0 with the legacy `variable-assigner` type id for the aggregator."""
     v = "0.1.0"
     g = Graph(v)
-    g.node("1719000000001", "start", "Start", variables=[field("lang", "select", options=["en", "fr"])])
+    g.node(
+        "1719000000001", "start", "Start", variables=[field("lang", "select", options=["en", "fr"])]
+    )
     g.node(
         "1719000000002",
         "if-else",
@@ -1483,7 +1482,6 @@ def wf_aggregator_legacy() -> tuple[dict, list]:
         name="Greeting Picker", mode="workflow", version=v, graph=g, description="Legacy id."
     )
     return doc, [{"name": "fr", "inputs": {"lang": "fr"}}, {"name": "en", "inputs": {"lang": "en"}}]
-
 
 
 def assign_item(selector: list[str], operation: str, value: Any, input_type: str) -> dict:
@@ -1579,7 +1577,12 @@ def chat_assigner_v2() -> tuple[dict, list]:
             "        'profile': {'name': q.title(), 'level': 2},\n"
             "    }\n",
             [("q", ["sys", "query"])],
-            {"more": "array[string]", "row": "object", "rows": "array[object]", "profile": "object"},
+            {
+                "more": "array[string]",
+                "row": "object",
+                "rows": "array[object]",
+                "profile": "object",
+            },
         ),
     )
     c = "conversation"
@@ -1914,7 +1917,9 @@ def chat_iteration_legacy_llm() -> tuple[dict, list]:
             ("user", "Topic #{{#1720000000003.index#}}: {{#1720000000003.item#}}"),
         ],
     )
-    g.node("1720000000004", "llm", "Line writer", parent="1720000000003", isIterationStart=True, **data)
+    g.node(
+        "1720000000004", "llm", "Line writer", parent="1720000000003", isIterationStart=True, **data
+    )
     g.node(
         "1720000000005",
         "template-transform",
@@ -2044,9 +2049,13 @@ def wf_loop_break() -> tuple[dict, list]:
     doc = document(
         name="Counter Loop", mode="workflow", version=v, graph=g, description="Loop with break."
     )
+    index_note = (
+        "graphon does not set [loop_id, index] for loop children (it reads as null, "
+        "rendered 'None' by the code node's f-string); the reference says loops expose it."
+    )
     return doc, [
-        {"name": "breaks_at_four", "inputs": {"target": 4}},
-        {"name": "hits_loop_count", "inputs": {"target": 50}},
+        {"name": "breaks_at_four", "inputs": {"target": 4}, "graphon_differs": index_note},
+        {"name": "hits_loop_count", "inputs": {"target": 50}, "graphon_differs": index_note},
         {"name": "breaks_at_once", "inputs": {"target": 1}},
     ]
 
@@ -2269,6 +2278,1004 @@ def wf_list_operator() -> tuple[dict, list]:
         {"name": "no_files", "inputs": {"files": []}},
     ]
     return doc, cases
+
+
+@fixture
+def chat_iteration_llm() -> tuple[dict, list]:
+    """A parallel iteration with an LLM inside (iteration-start form); the collected texts
+    are rendered by an answer after it."""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[])
+    g.node(
+        "topics",
+        "code",
+        "Split topics",
+        **code_data(
+            "def main(q: str) -> dict:\n"
+            "    return {'topics': [t.strip() for t in q.split(';') if t.strip()]}\n",
+            [("q", ["sys", "query"])],
+            {"topics": "array[string]"},
+        ),
+    )
+    iteration_node(
+        g,
+        "per_topic",
+        "Per topic",
+        ["topics", "topics"],
+        ["bullet", "output"],
+        output_type="array[string]",
+        is_parallel=True,
+        parallel_nums=3,
+        error_handle_mode="terminated",
+    )
+    g.node(
+        "writer",
+        "llm",
+        "Line writer",
+        parent="per_topic",
+        **llm_data(
+            v,
+            [
+                ("system", "Write one line about the topic."),
+                ("user", "Topic {{#per_topic.index#}}: {{#per_topic.item#}}"),
+            ],
+        ),
+    )
+    g.node(
+        "bullet",
+        "template-transform",
+        "Bullet",
+        parent="per_topic",
+        **template_data(
+            "{{ topic }} -> {{ line }}",
+            [("topic", ["per_topic", "item"]), ("line", ["writer", "text"])],
+        ),
+    )
+    g.chain("per_topicstart", "writer", "bullet")
+    g.node(
+        "out",
+        "answer",
+        "Answer",
+        answer="Lines:\n{{#per_topic.output#}}",
+        variables=[],
+    )
+    g.chain("start", "topics", "per_topic", "out")
+    doc = document(
+        name="Topic Liner Parallel",
+        mode="advanced-chat",
+        version=v,
+        graph=g,
+        description="LLM inside a parallel iteration.",
+        uses_model=True,
+    )
+    cases = [
+        {
+            "name": "three_topics",
+            "query": "rivers; mountains; deserts",
+            "model": [
+                {"when": ": rivers", "reply": "Rivers carve valleys."},
+                {"when": ": mountains", "reply": "Mountains touch clouds."},
+            ],
+        }
+    ]
+    return doc, cases
+
+
+def classifier_data(
+    version: str, query: list[str], classes: list[tuple[str, str]], instruction: str = ""
+) -> dict[str, Any]:
+    return {
+        "classes": [{"id": class_id, "name": name} for class_id, name in classes],
+        "instruction": instruction,
+        "instructions": "",
+        "model": model(version),
+        "query_variable_selector": query,
+        "topics": [],
+        "vision": {"enabled": False},
+    }
+
+
+@fixture
+def chat_question_classifier() -> tuple[dict, list]:
+    """Three classes, each to its own answer; an unparsable reply falls back to the first."""
+    v = "0.3.1"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[])
+    classes = [
+        ("1730000000101", "Shipping questions"),
+        ("1730000000102", "Billing questions"),
+        ("1730000000103", "Anything else"),
+    ]
+    g.node(
+        "sort",
+        "question-classifier",
+        "Sort request",
+        **classifier_data(v, ["sys", "query"], classes),
+    )
+    for class_id, name in classes:
+        answer_id = f"ans_{class_id[-3:]}"
+        g.node(
+            answer_id,
+            "answer",
+            f"About {name}",
+            answer=f"[{name}] {{{{#sys.query#}}}}",
+            variables=[],
+        )
+        g.edge("sort", answer_id, class_id)
+    g.edge("start", "sort")
+    doc = document(
+        name="Help Sorter",
+        mode="advanced-chat",
+        version=v,
+        graph=g,
+        description="Question classifier.",
+        uses_model=True,
+    )
+    cases = [
+        {
+            "name": "billing",
+            "query": "Why was I charged twice?",
+            "model": [
+                {
+                    "when": "charged twice",
+                    "reply": '{"keywords": ["charged"], "category_id": "1730000000102", '
+                    '"category_name": "Billing questions"}',
+                }
+            ],
+        },
+        {
+            "name": "unparsable_reply",
+            "query": "Hmm?",
+            "model": [{"when": "Hmm?", "reply": "I would say billing, probably."}],
+            "graphon_differs": "Dify falls back to the first class when the reply has no JSON; "
+            "graphon fails the node ('could not find json block in the output.').",
+        },
+    ]
+    return doc, cases
+
+
+@fixture
+def wf_question_classifier_four() -> tuple[dict, list]:
+    """Four classes with an instruction template, in a workflow."""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[field("ticket", "paragraph")])
+    classes = [
+        ("c_bug", "Bug report"),
+        ("c_feature", "Feature request"),
+        ("c_praise", "Praise"),
+        ("c_other", "Other"),
+    ]
+    g.node(
+        "triage",
+        "question-classifier",
+        "Triage",
+        **classifier_data(
+            v, ["start", "ticket"], classes, "Tickets come from the {{#start.ticket#}} form."
+        ),
+    )
+    for class_id, name in classes:
+        g.node(
+            f"t_{class_id}",
+            "template-transform",
+            name,
+            **template_data(f"{name}: {{{{ t }}}}", [("t", ["start", "ticket"])]),
+        )
+        g.node(
+            f"e_{class_id}",
+            "end",
+            f"End {name}",
+            **end_data(
+                [
+                    ("label", [f"t_{class_id}", "output"], "string"),
+                    ("class_name", ["triage", "class_name"], "string"),
+                ]
+            ),
+        )
+        g.edge("triage", f"t_{class_id}", class_id)
+        g.edge(f"t_{class_id}", f"e_{class_id}")
+    g.edge("start", "triage")
+    doc = document(
+        name="Ticket Triage",
+        mode="workflow",
+        version=v,
+        graph=g,
+        description="Four classes.",
+        uses_model=True,
+    )
+    cases = [
+        {
+            "name": "praise",
+            "inputs": {"ticket": "Love the new dashboard!"},
+            "model": [
+                {
+                    "when": "Love the new dashboard",
+                    "reply": '```json\n{"keywords": ["love"], "category_id": "c_praise", '
+                    '"category_name": "Praise"}\n```',
+                }
+            ],
+        },
+        {
+            "name": "fallback_first",
+            "inputs": {"ticket": "???"},
+            "model": [{"when": "???", "reply": "no idea"}],
+            "graphon_differs": "Dify falls back to the first class (c_bug) when the reply has "
+            "no JSON; graphon fails the node ('could not find json block in the output.').",
+        },
+    ]
+    return doc, cases
+
+
+@fixture
+def wf_parameter_extractor() -> tuple[dict, list]:
+    """Parameter extractor in function_call mode (a tool call) and in prompt mode (JSON)."""
+    v = "0.3.1"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[field("request", "paragraph")])
+    common = {
+        "model": model(v),
+        "query": ["start", "request"],
+        "vision": {"enabled": False},
+    }
+    g.node(
+        "by_tool",
+        "parameter-extractor",
+        "Extract customer",
+        instruction="Extract the customer from: {{#start.request#}}",
+        parameters=[
+            {"description": "Customer name", "name": "name", "required": True, "type": "string"},
+            {"description": "Age in years", "name": "age", "required": False, "type": "number"},
+            {
+                "description": "Interests",
+                "name": "tags",
+                "required": False,
+                "type": "array[string]",
+            },
+            {
+                "description": "Plan",
+                "name": "plan",
+                "options": ["free", "pro"],
+                "required": False,
+                "type": "select",
+            },
+        ],
+        reasoning_mode="function_call",
+        **common,
+    )
+    g.node(
+        "by_prompt",
+        "parameter-extractor",
+        "Extract trip",
+        instruction="Find the trip.",
+        parameters=[
+            {"description": "Destination city", "name": "city", "required": True, "type": "string"},
+            {"description": "Number of days", "name": "days", "required": True, "type": "number"},
+        ],
+        reasoning_mode="prompt",
+        **common,
+    )
+    g.node(
+        "end",
+        "end",
+        "End",
+        **end_data(
+            [
+                ("name", ["by_tool", "name"], "string"),
+                ("age", ["by_tool", "age"], "number"),
+                ("tags", ["by_tool", "tags"], "array[string]"),
+                ("plan", ["by_tool", "plan"], "string"),
+                ("tool_ok", ["by_tool", "__is_success"], "number"),
+                ("city", ["by_prompt", "city"], "string"),
+                ("days", ["by_prompt", "days"], "number"),
+                ("prompt_ok", ["by_prompt", "__is_success"], "number"),
+                ("prompt_reason", ["by_prompt", "__reason"], "string"),
+            ]
+        ),
+    )
+    g.edge("start", "by_tool")
+    g.edge("start", "by_prompt")
+    g.edge("by_tool", "end")
+    g.edge("by_prompt", "end")
+    doc = document(
+        name="Request Parser",
+        mode="workflow",
+        version=v,
+        graph=g,
+        description="Parameter extraction.",
+        uses_model=True,
+    )
+    cases = [
+        {
+            "name": "both_modes",
+            "inputs": {"request": "Mia, 29, likes hiking and chess, pro plan, 4 days in Lisbon"},
+            "model": [
+                {
+                    "when": "Extract the customer",
+                    "tool_call": {
+                        "name": "extract_parameters",
+                        "arguments": {
+                            "name": "Mia",
+                            "age": 29,
+                            "tags": ["hiking", "chess"],
+                            "plan": "pro",
+                        },
+                    },
+                },
+                {"when": "Find the trip", "reply": '{"city": "Lisbon", "days": 4}'},
+            ],
+        },
+        {
+            "name": "prompt_reply_not_json",
+            "inputs": {"request": "nothing useful"},
+            "model": [
+                {
+                    "when": "Extract the customer",
+                    "tool_call": {"name": "extract_parameters", "arguments": {"name": "?"}},
+                },
+                {"when": "Find the trip", "reply": "no trip here"},
+            ],
+        },
+    ]
+    return doc, cases
+
+
+@fixture
+def wf_http_request() -> tuple[dict, list]:
+    """http-request against the local fixture server (tests/support/graph_http.py) whose base
+    URL comes from an environment variable; a non-2xx answer with an error strategy."""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[field("q", "text-input")])
+    timeout = {"max_connect_timeout": 0, "max_read_timeout": 0, "max_write_timeout": 0}
+    g.node(
+        "get",
+        "http-request",
+        "Search",
+        authorization={"config": None, "type": "no-auth"},
+        body={"data": [], "type": "none"},
+        headers="X-Trace:trace-{{#start.q#}}\nAccept:application/json",
+        method="get",
+        params="q:{{#start.q#}}\nlimit:5",
+        retry_config={"max_retries": 3, "retry_enabled": False, "retry_interval": 100},
+        ssl_verify=True,
+        timeout=timeout,
+        url="{{#env.HTTP_BASE#}}/echo/search",
+        variables=[],
+    )
+    g.node(
+        "post",
+        "http-request",
+        "Create",
+        authorization={
+            "config": {"api_key": "{{#env.HTTP_TOKEN#}}", "header": "", "type": "bearer"},
+            "type": "api-key",
+        },
+        body={
+            "data": [
+                {
+                    "id": "body-json",
+                    "key": "",
+                    "type": "text",
+                    "value": '{"query": "{{#start.q#}}", "count": 2}',
+                }
+            ],
+            "type": "json",
+        },
+        headers="",
+        method="post",
+        params="",
+        retry_config={"max_retries": 3, "retry_enabled": False, "retry_interval": 100},
+        ssl_verify=True,
+        timeout=timeout,
+        url="{{#env.HTTP_BASE#}}/echo/items",
+        variables=[],
+    )
+    g.node(
+        "broken",
+        "http-request",
+        "Broken endpoint",
+        authorization={"config": None, "type": "no-auth"},
+        body={"data": [], "type": "none"},
+        default_value=[
+            {"key": "body", "type": "string", "value": "fallback body"},
+            {"key": "status_code", "type": "number", "value": "0"},
+        ],
+        error_strategy="default-value",
+        headers="",
+        method="get",
+        params="",
+        retry_config={"max_retries": 3, "retry_enabled": False, "retry_interval": 100},
+        ssl_verify=True,
+        timeout=timeout,
+        url="{{#env.HTTP_BASE#}}/status/503",
+        variables=[],
+    )
+    g.node(
+        "parse",
+        "code",
+        "Parse",
+        **code_data(
+            "import json\n\n\n"
+            "def main(got: str, posted: str) -> dict:\n"
+            "    a = json.loads(got)\n"
+            "    b = json.loads(posted)\n"
+            "    return {\n"
+            "        'query': a['query'],\n"
+            "        'trace': a['headers'].get('x-trace', ''),\n"
+            "        'auth': b['headers'].get('authorization', ''),\n"
+            "        'sent': json.loads(b['body']),\n"
+            "    }\n",
+            [("got", ["get", "body"]), ("posted", ["post", "body"])],
+            {"query": "object", "trace": "string", "auth": "string", "sent": "object"},
+        ),
+    )
+    g.node(
+        "end",
+        "end",
+        "End",
+        **end_data(
+            [
+                ("get_status", ["get", "status_code"], "number"),
+                ("post_status", ["post", "status_code"], "number"),
+                ("parsed", ["parse", "query"], "object"),
+                ("trace", ["parse", "trace"], "string"),
+                ("auth", ["parse", "auth"], "string"),
+                ("sent", ["parse", "sent"], "object"),
+                ("broken_status", ["broken", "status_code"], "number"),
+                ("broken_body", ["broken", "body"], "string"),
+            ]
+        ),
+    )
+    g.edge("start", "get")
+    g.edge("start", "post")
+    g.edge("start", "broken")
+    g.edge("get", "parse")
+    g.edge("post", "parse")
+    g.edge("parse", "end")
+    g.edge("broken", "end")
+    doc = document(
+        name="Echo Client",
+        mode="workflow",
+        version=v,
+        graph=g,
+        description="HTTP requests to a local echo server.",
+        env=[
+            env_var(
+                "HTTP_BASE", "http://127.0.0.1:9", "string", "7f3a4b5c-0001-4d00-a000-0000000000c1"
+            ),
+            env_var("HTTP_TOKEN", "", "secret", "7f3a4b5c-0002-4d00-a000-0000000000c2"),
+        ],
+    )
+    cases = [
+        {
+            "name": "echo",
+            "inputs": {"q": "kiln"},
+            "environment": {"HTTP_BASE": "{http_base}", "HTTP_TOKEN": "tok-123"},
+        }
+    ]
+    return doc, cases
+
+
+@fixture
+def wf_fanout_join() -> tuple[dict, list]:
+    """Three parallel branches (template, code, LLM) joining into one template."""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[field("word", "text-input")])
+    g.node(
+        "left",
+        "template-transform",
+        "Left",
+        **template_data("<{{ w }}>", [("w", ["start", "word"])]),
+    )
+    g.node(
+        "middle",
+        "code",
+        "Middle",
+        **code_data(
+            "def main(w: str) -> dict:\n    return {'n': len(w)}\n",
+            [("w", ["start", "word"])],
+            {"n": "number"},
+        ),
+    )
+    g.node("right", "llm", "Right", **llm_data(v, [("user", "Rhyme with {{#start.word#}}")]))
+    g.node(
+        "join",
+        "template-transform",
+        "Join",
+        **template_data(
+            "{{ a }} {{ b }} {{ c }}",
+            [("a", ["left", "output"]), ("b", ["middle", "n"]), ("c", ["right", "text"])],
+        ),
+    )
+    g.node("end", "end", "End", **end_data([("joined", ["join", "output"], "string")]))
+    for node_id in ("left", "middle", "right"):
+        g.edge("start", node_id)
+        g.edge(node_id, "join")
+    g.edge("join", "end")
+    doc = document(
+        name="Three Ways",
+        mode="workflow",
+        version=v,
+        graph=g,
+        description="Fan-out and join.",
+        uses_model=True,
+    )
+    return doc, [
+        {
+            "name": "cat",
+            "inputs": {"word": "cat"},
+            "model": [{"when": "Rhyme with cat", "reply": "hat"}],
+        }
+    ]
+
+
+@fixture
+def wf_join_after_ifelse_skip() -> tuple[dict, list]:
+    """A chain on the untaken branch is skipped node by node; the join after the if-else
+    runs once."""
+    v = "0.3.1"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[field("n", "number")])
+    g.node(
+        "check",
+        "if-else",
+        "Big?",
+        cases=[one_case("true", [cond(["start", "n"], ">", "10", "number")])],
+    )
+    for node_id, text in (("big_1", "big"), ("big_2", "bigger"), ("big_3", "biggest")):
+        g.node(
+            node_id,
+            "template-transform",
+            text.title(),
+            **template_data(text + " {{ n }}", [("n", ["start", "n"])]),
+        )
+    g.node(
+        "small",
+        "template-transform",
+        "Small",
+        **template_data("small {{ n }}", [("n", ["start", "n"])]),
+    )
+    g.node(
+        "merge",
+        "variable-aggregator",
+        "Merge",
+        output_type="string",
+        variables=[["big_3", "output"], ["small", "output"]],
+    )
+    g.node(
+        "after",
+        "template-transform",
+        "After join",
+        **template_data("joined: {{ v }}", [("v", ["merge", "output"])]),
+    )
+    g.node("end", "end", "End", **end_data([("result", ["after", "output"], "string")]))
+    g.edge("start", "check")
+    g.edge("check", "big_1", "true")
+    g.chain("big_1", "big_2", "big_3", "merge")
+    g.edge("check", "small", "false")
+    g.chain("small", "merge")
+    g.chain("merge", "after", "end")
+    doc = document(
+        name="Size Label", mode="workflow", version=v, graph=g, description="Join after if-else."
+    )
+    return doc, [{"name": "big", "inputs": {"n": 42}}, {"name": "small", "inputs": {"n": 3}}]
+
+
+@fixture
+def wf_error_default_value() -> tuple[dict, list]:
+    """A code node that raises, with error_strategy default-value: the run continues with the
+    default outputs plus error_message/error_type and ends partial-succeeded."""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[field("divisor", "number")])
+    g.node(
+        "divide",
+        "code",
+        "Divide",
+        error_strategy="default-value",
+        default_value=[
+            {"key": "result", "type": "number", "value": "-1"},
+            {"key": "note", "type": "string", "value": "division failed"},
+            {"key": "parts", "type": "array[string]", "value": '["none"]'},
+        ],
+        **code_data(
+            "def main(d: float) -> dict:\n"
+            "    if d == 0:\n"
+            "        raise ZeroDivisionError('cannot divide by zero')\n"
+            "    return {'result': 100 / d, 'note': 'ok', 'parts': ['a', 'b']}\n",
+            [("d", ["start", "divisor"])],
+            {"result": "number", "note": "string", "parts": "array[string]"},
+        ),
+    )
+    g.node(
+        "report",
+        "template-transform",
+        "Report",
+        **template_data(
+            "{{ r }} / {{ n }} / {{ p | join('+') }}",
+            [
+                ("r", ["divide", "result"]),
+                ("n", ["divide", "note"]),
+                ("p", ["divide", "parts"]),
+            ],
+        ),
+    )
+    g.node(
+        "end",
+        "end",
+        "End",
+        **end_data(
+            [
+                ("report", ["report", "output"], "string"),
+                ("error", ["divide", "error_message"], "string"),
+            ]
+        ),
+    )
+    g.chain("start", "divide", "report", "end")
+    doc = document(
+        name="Safe Divider",
+        mode="workflow",
+        version=v,
+        graph=g,
+        description="Default values on error.",
+    )
+    return doc, [
+        {"name": "ok", "inputs": {"divisor": 4}},
+        {"name": "raises", "inputs": {"divisor": 0}, "expect_status": "partial-succeeded"},
+    ]
+
+
+@fixture
+def chat_error_fail_branch() -> tuple[dict, list]:
+    """A code node with error_strategy fail-branch: success goes on `source`, failure on
+    `fail-branch` with error_message in the pool."""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[])
+    g.node(
+        "parse",
+        "code",
+        "Parse number",
+        error_strategy="fail-branch",
+        **code_data(
+            "def main(q: str) -> dict:\n    return {'value': float(q) * 2}\n",
+            [("q", ["sys", "query"])],
+            {"value": "number"},
+        ),
+    )
+    g.node("ok", "answer", "Doubled", answer="Doubled: {{#parse.value#}}", variables=[])
+    g.node(
+        "bad",
+        "answer",
+        "Could not parse",
+        answer="Could not parse: {{#parse.error_message#}}",
+        variables=[],
+    )
+    g.edge("start", "parse")
+    g.edge("parse", "ok")
+    g.edge("parse", "bad", "fail-branch")
+    doc = document(
+        name="Doubler", mode="advanced-chat", version=v, graph=g, description="Fail branch."
+    )
+    return doc, [
+        {"name": "number", "query": "21"},
+        {"name": "not_a_number", "query": "twenty", "expect_status": "partial-succeeded"},
+    ]
+
+
+@fixture
+def wf_error_retry() -> tuple[dict, list]:
+    """Retry: a node that always fails is run 1 + max_retries times, then its default-value
+    strategy applies; a node that succeeds first time runs once."""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[field("word", "text-input")])
+    g.node(
+        "flaky",
+        "code",
+        "Always fails",
+        error_strategy="default-value",
+        default_value=[{"key": "out", "type": "string", "value": "gave up"}],
+        retry_config={"max_retries": 2, "retry_enabled": True, "retry_interval": 10},
+        **code_data(
+            "def main(w: str) -> dict:\n    raise RuntimeError('service down for ' + w)\n",
+            [("w", ["start", "word"])],
+            {"out": "string"},
+        ),
+    )
+    g.node(
+        "steady",
+        "code",
+        "Succeeds",
+        retry_config={"max_retries": 3, "retry_enabled": True, "retry_interval": 10},
+        **code_data(
+            "def main(w: str) -> dict:\n    return {'out': w[::-1]}\n",
+            [("w", ["start", "word"])],
+            {"out": "string"},
+        ),
+    )
+    g.node(
+        "end",
+        "end",
+        "End",
+        **end_data(
+            [("flaky", ["flaky", "out"], "string"), ("steady", ["steady", "out"], "string")]
+        ),
+    )
+    g.edge("start", "flaky")
+    g.edge("start", "steady")
+    g.edge("flaky", "end")
+    g.edge("steady", "end")
+    doc = document(name="Retry Demo", mode="workflow", version=v, graph=g, description="Retries.")
+    return doc, [
+        {
+            "name": "retries_then_default",
+            "inputs": {"word": "abc"},
+            "expect_status": "partial-succeeded",
+        }
+    ]
+
+
+@fixture
+def chat_conversation_vars() -> tuple[dict, list]:
+    """Conversation variables of every common type, rendered by an answer (markdown), an LLM
+    prompt (text) and a template (Jinja values)."""
+    v = "0.3.1"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[])
+    g.node(
+        "show",
+        "answer",
+        "Show",
+        answer="name={{#conversation.name#}}\nscore={{#conversation.score#}}\n"
+        "prefs={{#conversation.prefs#}}\ntags={{#conversation.tags#}}\n"
+        "items={{#conversation.items#}}\n",
+        variables=[],
+    )
+    g.node(
+        "ask",
+        "llm",
+        "Ask",
+        **llm_data(
+            v,
+            [
+                (
+                    "user",
+                    "name={{#conversation.name#}} score={{#conversation.score#}} "
+                    "prefs={{#conversation.prefs#}} tags={{#conversation.tags#}} "
+                    "items={{#conversation.items#}}",
+                )
+            ],
+        ),
+    )
+    g.node(
+        "tpl",
+        "template-transform",
+        "Jinja view",
+        **template_data(
+            "{{ name }}|{{ score }}|{{ prefs }}|{{ tags }}|{{ items }}",
+            [
+                ("name", ["conversation", "name"]),
+                ("score", ["conversation", "score"]),
+                ("prefs", ["conversation", "prefs"]),
+                ("tags", ["conversation", "tags"]),
+                ("items", ["conversation", "items"]),
+            ],
+        ),
+    )
+    g.node(
+        "tail", "answer", "Tail", answer="llm={{#ask.text#}}\njinja={{#tpl.output#}}", variables=[]
+    )
+    g.chain("start", "show", "ask", "tpl", "tail")
+    doc = document(
+        name="State Viewer",
+        mode="advanced-chat",
+        version=v,
+        graph=g,
+        description="Conversation variable rendering.",
+        conversation=[
+            conv_var("name", "Ana", "string", "8a4b5c6d-0001-4e00-b000-0000000000d1"),
+            conv_var("score", 4.5, "number", "8a4b5c6d-0002-4e00-b000-0000000000d2"),
+            conv_var(
+                "prefs",
+                {"lang": "pt", "dark": False},
+                "object",
+                "8a4b5c6d-0003-4e00-b000-0000000000d3",
+            ),
+            conv_var(
+                "tags", ["new", "vip"], "array[string]", "8a4b5c6d-0004-4e00-b000-0000000000d4"
+            ),
+            conv_var(
+                "items",
+                [{"sku": "A1", "qty": 2}],
+                "array[object]",
+                "8a4b5c6d-0005-4e00-b000-0000000000d5",
+            ),
+        ],
+        uses_model=True,
+    )
+    return doc, [
+        {"name": "defaults", "query": "show"},
+        {
+            "name": "overridden_empty",
+            "query": "show",
+            "conversation_variables": {
+                "name": "",
+                "score": 0,
+                "prefs": {},
+                "tags": [],
+                "items": [],
+            },
+        },
+    ]
+
+
+@fixture
+def wf_env_vars() -> tuple[dict, list]:
+    """Environment variables (string, number, secret) in templates, prompts and ends."""
+    v = "0.1.5"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[])
+    g.node(
+        "cfg",
+        "template-transform",
+        "Config",
+        **template_data(
+            "region={{ region }} max={{ max }} twice={{ max * 2 }} token_set={{ token != '' }}",
+            [
+                ("region", ["env", "REGION"]),
+                ("max", ["env", "MAX_ITEMS"]),
+                ("token", ["env", "API_TOKEN"]),
+            ],
+        ),
+    )
+    g.node(
+        "say",
+        "llm",
+        "Say",
+        **llm_data(
+            v,
+            [
+                ("system", "Region {{#env.REGION#}}, limit {{#env.MAX_ITEMS#}}."),
+                ("user", "Token: {{#env.API_TOKEN#}}"),
+            ],
+        ),
+    )
+    g.node(
+        "end",
+        "end",
+        "End",
+        **end_data(
+            [
+                ("cfg", ["cfg", "output"], "string"),
+                ("max", ["env", "MAX_ITEMS"], "number"),
+                ("said", ["say", "text"], "string"),
+            ]
+        ),
+    )
+    g.chain("start", "cfg", "say", "end")
+    doc = document(
+        name="Env Reader",
+        mode="workflow",
+        version=v,
+        graph=g,
+        description="Environment variables.",
+        env=[
+            env_var("REGION", "eu-north", "string", "9b5c6d7e-0001-4f00-8000-0000000000e1"),
+            env_var("MAX_ITEMS", 12, "number", "9b5c6d7e-0002-4f00-8000-0000000000e2"),
+            env_var("API_TOKEN", "", "secret", "9b5c6d7e-0003-4f00-8000-0000000000e3"),
+        ],
+        uses_model=True,
+    )
+    return doc, [
+        {"name": "exported_blank_secret", "inputs": {}},
+        {"name": "secret_set", "inputs": {}, "environment": {"API_TOKEN": "tok-abc"}},
+    ]
+
+
+@fixture
+def chat_templates_unresolved() -> tuple[dict, list]:
+    """`{{#node.var#}}` templates: unresolved selectors render as the bare selector text;
+    objects, arrays and numbers rendered into an answer; custom-note nodes are ignored."""
+    v = "0.6.0"
+    g = Graph(v)
+    g.note("1740000000900", "This sticky note is not part of the run.")
+    g.node("1740000000001", "start", "Start", variables=[field("city", "text-input")])
+    g.node(
+        "1740000000002",
+        "code",
+        "Values",
+        **code_data(
+            "def main() -> dict:\n"
+            "    return {'obj': {'a': 1, 'b': 'two'}, 'nums': [1, 2.5], 'words': ['x', 'y'],\n"
+            "            'rows': [{'k': 'v'}], 'n': 3, 'f': 0.5, 'empty': []}\n",
+            [],
+            {
+                "obj": "object",
+                "nums": "array[number]",
+                "words": "array[string]",
+                "rows": "array[object]",
+                "n": "number",
+                "f": "number",
+                "empty": "array[string]",
+            },
+        ),
+    )
+    g.note("1740000000901", "Another note, between nodes.")
+    g.node(
+        "1740000000003",
+        "answer",
+        "Render",
+        answer="city={{#1740000000001.city#}} missing={{#1740000000001.nope#}} "
+        "ghost={{#ghost_node.value#}} deep={{#1740000000002.obj.a#}} "
+        "deeper={{#1740000000002.obj.zzz#}}\n"
+        "obj={{#1740000000002.obj#}}\nnums={{#1740000000002.nums#}}\n"
+        "words={{#1740000000002.words#}}\nrows={{#1740000000002.rows#}}\n"
+        "n={{#1740000000002.n#}} f={{#1740000000002.f#}} empty=[{{#1740000000002.empty#}}] "
+        "literal={{not a selector}} {{#context#}}",
+        variables=[],
+    )
+    g.chain("1740000000001", "1740000000002", "1740000000003")
+    doc = document(
+        name="Template Corners",
+        mode="advanced-chat",
+        version=v,
+        graph=g,
+        description="Template rendering corners.",
+    )
+    return doc, [
+        {
+            "name": "default",
+            "inputs": {"city": "Porto"},
+            "query": "hi",
+            "graphon_differs": "graphon's response stream stops at the first selector that "
+            "never resolves, so the streamed `answer` ends at 'missing='; the answer node's "
+            "output (outputs.answer) has the whole text with bare selectors.",
+        }
+    ]
+
+
+@fixture
+def chat_parallel_answers() -> tuple[dict, list]:
+    """Two LLMs in parallel, each feeding its own answer, then a joining answer: the
+    streamed text keeps the answers' order. (A joining answer that references the LLM texts
+    again streams them empty or not depending on timing in graphon, so it does not.)"""
+    v = "0.5.0"
+    g = Graph(v)
+    g.node("start", "start", "Start", variables=[])
+    g.node("head", "answer", "Head", answer="Two views on {{#sys.query#}}:\n", variables=[])
+    g.node("pro", "llm", "Pro", **llm_data(v, [("user", "Argue for: {{#sys.query#}}")]))
+    g.node("con", "llm", "Con", **llm_data(v, [("user", "Argue against: {{#sys.query#}}")]))
+    g.node("pro_ans", "answer", "Pro answer", answer="+ {{#pro.text#}}\n", variables=[])
+    g.node("con_ans", "answer", "Con answer", answer="- {{#con.text#}}\n", variables=[])
+    g.node("tail", "answer", "Tail", answer="(end of the debate on {{#sys.query#}})", variables=[])
+    g.chain("start", "head")
+    g.edge("head", "pro")
+    g.edge("head", "con")
+    g.edge("pro", "pro_ans")
+    g.edge("con", "con_ans")
+    g.edge("pro_ans", "tail")
+    g.edge("con_ans", "tail")
+    doc = document(
+        name="Debate",
+        mode="advanced-chat",
+        version=v,
+        graph=g,
+        description="Parallel answers.",
+        uses_model=True,
+    )
+    return doc, [
+        {
+            "name": "tabs_vs_spaces",
+            "query": "tabs",
+            "model": [
+                {"when": "Argue for", "reply": "Tabs are flexible."},
+                {"when": "Argue against", "reply": "Spaces are exact."},
+            ],
+        }
+    ]
 
 
 def main() -> int:
