@@ -3177,7 +3177,8 @@ def wf_env_vars() -> tuple[dict, list]:
 
 @fixture
 def chat_templates_unresolved() -> tuple[dict, list]:
-    """`{{#node.var#}}` templates: unresolved selectors render as the bare selector text;
+    """`{{#node.var#}}` templates: unresolved selectors render as the bare selector text in
+    an answer (an LLM prompt with one fails instead: the Probe node, caught by default-value);
     objects, arrays and numbers rendered into an answer; custom-note nodes are ignored."""
     v = "0.6.0"
     g = Graph(v)
@@ -3218,12 +3219,23 @@ def chat_templates_unresolved() -> tuple[dict, list]:
         variables=[],
     )
     g.chain("1740000000001", "1740000000002", "1740000000003")
+    probe = llm_data(v, [("user", "Weather in {{#ghost_node.value#}} for {{#sys.query#}}")])
+    g.node(
+        "1740000000004",
+        "llm",
+        "Probe",
+        error_strategy="default-value",
+        default_value=[{"key": "text", "type": "string", "value": "probe failed"}],
+        **probe,
+    )
+    g.edge("1740000000001", "1740000000004")
     doc = document(
         name="Template Corners",
         mode="advanced-chat",
         version=v,
         graph=g,
         description="Template rendering corners.",
+        uses_model=True,
     )
     return doc, [
         {
