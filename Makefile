@@ -7,7 +7,7 @@ PORT ?= 5001
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: fuzz install run migrate import test lint typecheck pytest services bench clean
+.PHONY: fuzz oracle install run migrate import test lint typecheck pytest services bench clean
 
 install: $(VENV)/.installed
 
@@ -28,9 +28,14 @@ run: import
 	$(BIN)/kiln serve --host $(HOST) --port $(PORT)
 
 lint: install
+<<<<<<< HEAD
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/lint-imports
+=======
+	$(BIN)/ruff check app tests bench tools
+	$(BIN)/ruff format --check app tests bench tools
+>>>>>>> oracle
 
 typecheck: install
 	$(BIN)/mypy
@@ -63,6 +68,13 @@ bench: install
 fuzz: install services
 	$(BIN)/python -m tests.fuzz.service_api
 	$(BIN)/python -m tests.fuzz.service_api --postgres
+
+# Dev only, by hand: rebuild the graph fixtures from tools/oracle/build_fixtures.py and run
+# every case on graphon (Dify's extracted engine) to refresh tests/fixtures/graphs/golden/.
+oracle:
+	bash tools/oracle/setup.sh
+	.venv-oracle/bin/python tools/oracle/build_fixtures.py
+	.venv-oracle/bin/python tools/oracle/run_graphon.py
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
