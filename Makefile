@@ -28,14 +28,9 @@ run: import
 	$(BIN)/kiln serve --host $(HOST) --port $(PORT)
 
 lint: install
-<<<<<<< HEAD
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
-	$(BIN)/lint-imports
-=======
 	$(BIN)/ruff check app tests bench tools
 	$(BIN)/ruff format --check app tests bench tools
->>>>>>> oracle
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
