@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from app.services.dsl import parse_dsl
+from app.services.apps.dsl import parse_dsl
 
-GRAPHS = Path(__file__).resolve().parent / "fixtures" / "graphs"
+GRAPHS = Path(__file__).resolve().parents[1] / "fixtures" / "graphs"
 GOLDEN = GRAPHS / "golden"
 NAMES = sorted(path.stem for path in GRAPHS.glob("*.yml"))
 FEATURE_KEYS = {
