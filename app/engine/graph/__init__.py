@@ -1,0 +1,1 @@
+"""A workflow graph read from the DSL: nodes, edges, containers, and what cannot run."""

@@ -1,0 +1,1 @@
+"""Workflow node types, one package each; `registry.py` maps a DSL type id to its class."""

@@ -1,0 +1,58 @@
+"""DSL node type id → node class. A type missing here imports with a warning and fails
+when a run reaches it (nodes/unavailable.py)."""
+
+from app.engine.graph.model import NodeSpec
+from app.engine.nodes.answer.node import AnswerNode
+from app.engine.nodes.base import Node, NodeConfigError
+from app.engine.nodes.end.node import EndNode
+from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
+from app.engine.nodes.start.node import StartNode
+from app.engine.nodes.unavailable import UnavailableNode
+
+NODE_TYPES: dict[str, type[Node]] = {
+    cls.node_type: cls
+    for cls in (
+        StartNode,
+        EndNode,
+        AnswerNode,
+        IterationStartNode,
+        LoopStartNode,
+        LoopEndNode,
+    )
+}
+
+# Types Dify has that Kiln does not run yet, with what would make them run.
+NOT_YET = {
+    "tool": "tool nodes are not supported by Kiln yet",
+    "knowledge-retrieval": "knowledge retrieval is not supported by Kiln yet",
+    "document-extractor": "document extraction is not supported by Kiln yet",
+    "agent": "agent nodes are not supported by Kiln yet",
+    "human-input": "human input nodes are not supported by Kiln",
+    "trigger-webhook": "webhook triggers are not supported by Kiln; run the app by API",
+    "trigger-schedule": "schedule triggers are not supported by Kiln; run the app by API",
+    "trigger-plugin": "plugin triggers are not supported by Kiln; run the app by API",
+    "datasource": "RAG pipeline nodes are not supported by Kiln",
+    "knowledge-index": "RAG pipeline nodes are not supported by Kiln",
+}
+
+
+def unsupported_reason(spec: NodeSpec) -> str | None:
+    """Why a node cannot run, or None when it can (used at import and when building)."""
+    cls = NODE_TYPES.get(spec.type)
+    if cls is None:
+        return NOT_YET.get(spec.type, f"unknown node type {spec.type!r}")
+    try:
+        cls(spec)
+    except NodeConfigError as exc:
+        return str(exc)
+    return None
+
+
+def build_node(spec: NodeSpec) -> Node:
+    cls = NODE_TYPES.get(spec.type)
+    if cls is None:
+        return UnavailableNode(spec, NOT_YET.get(spec.type, f"unknown node type {spec.type!r}"))
+    try:
+        return cls(spec)
+    except NodeConfigError as exc:
+        return UnavailableNode(spec, str(exc))

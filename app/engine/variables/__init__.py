@@ -1,0 +1,1 @@
+"""The workflow variable pool: values, selectors, `{{#node.var#}}` templates, conditions."""

@@ -1,0 +1,1 @@
+"""Running a workflow graph: scheduling, answer streaming, events, limits."""

@@ -1,0 +1,123 @@
+"""Build a workflow version once (graph, nodes, problems) and run it.
+
+`compile_workflow` is cached per version by the caller; `run_workflow` runs one request
+on it and returns how it ended. The caller (the service that owns the run's records)
+sends `workflow_started` before and `workflow_finished` after, once it stored the end."""
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.app_mode import AppMode
+from app.engine.graph.loader import GraphError, load_workflow
+from app.engine.graph.model import Workflow
+from app.engine.graph.problems import GraphProblem, blocking, find_problems
+from app.engine.nodes.base import Node, Usage
+from app.engine.nodes.registry import build_node, unsupported_reason
+from app.engine.run_context import RunContext
+from app.engine.variables.pool import VariablePool
+from app.engine.workflow.env import RunScope, WorkflowRun
+from app.engine.workflow.events import NodeExecution, WorkflowStream
+from app.engine.workflow.responses import ResponseCoordinator
+from app.engine.workflow.runner import LevelRunner
+from app.engine.workflow.state import RunState
+
+RESPONSE_TYPE = {AppMode.ADVANCED_CHAT: "answer", AppMode.WORKFLOW: "end"}
+
+
+class WorkflowUnrunnable(Exception):
+    """Nothing of this workflow can run; the message names the node and the reason."""
+
+
+@dataclass(slots=True)
+class CompiledWorkflow:
+    graph: Workflow | None
+    nodes: dict[str, Node]
+    problems: list[GraphProblem]
+
+    def check_runnable(self) -> Workflow:
+        stoppers = blocking(self.problems)
+        if self.graph is None or stoppers:
+            reasons = "; ".join(p.describe() for p in stoppers) or "it has no graph"
+            raise WorkflowUnrunnable(f"This workflow cannot run: {reasons}.")
+        return self.graph
+
+
+def compile_workflow(workflow: Mapping[str, Any]) -> CompiledWorkflow:
+    raw_graph = workflow.get("graph")
+    graph_data: Mapping[str, Any] = raw_graph if isinstance(raw_graph, Mapping) else {}
+    problems = find_problems(graph_data, unsupported_reason)
+    try:
+        graph = load_workflow(graph_data)
+    except GraphError:
+        return CompiledWorkflow(None, {}, problems)
+    nodes = {node_id: build_node(spec) for node_id, spec in graph.nodes.items()}
+    return CompiledWorkflow(graph, nodes, problems)
+
+
+@dataclass(slots=True)
+class WorkflowOutcome:
+    status: str  # succeeded | failed | stopped | partial-succeeded
+    outputs: dict[str, Any]
+    error: str | None
+    answer: str  # advanced-chat: the streamed answer text
+    elapsed: float
+    total_tokens: int
+    total_steps: int
+    exceptions: int
+    usages: list[Usage] = field(default_factory=list)
+
+
+async def run_workflow(
+    compiled: CompiledWorkflow,
+    workflow: WorkflowRun,
+    pool: VariablePool,
+    run: RunContext,
+    stream: WorkflowStream,
+    run_seconds: float,
+    on_node_finished: Callable[[NodeExecution], None] | None = None,
+) -> WorkflowOutcome:
+    graph = compiled.check_runnable()
+    started = time.perf_counter()
+    state = RunState(graph, compiled.nodes, run, workflow, stream, run_seconds)
+    response_outputs: dict[str, Any] = {}
+
+    def finished(execution: NodeExecution) -> None:
+        if execution.spec.parent_id is None and execution.spec.type in ("end", "answer"):
+            if execution.status == "succeeded" and execution.outputs:
+                outputs = execution.outputs
+                response_outputs.update(
+                    {"answer": outputs.get("answer")}
+                    if execution.spec.type == "answer"
+                    else outputs
+                )
+        if on_node_finished is not None:
+            on_node_finished(execution)
+
+    state.on_node_finished = finished
+    coordinator = ResponseCoordinator(
+        graph.top,
+        RESPONSE_TYPE.get(workflow.mode, "end"),
+        state.is_branch,
+        [node_id for node_id, node in compiled.nodes.items() if node.streams_text],
+        pool,
+        lambda text, selector: run.emit(stream.text(text, selector)),
+    )
+    outcome = await LevelRunner(state, graph.top, pool, RunScope(), coordinator).run()
+    if outcome.status == "succeeded":
+        coordinator.finish()
+    status = outcome.status
+    if status == "succeeded" and state.totals.exceptions:
+        status = "partial-succeeded"
+    return WorkflowOutcome(
+        status=status,
+        outputs=response_outputs if outcome.status == "succeeded" else {},
+        error=outcome.error,
+        answer=coordinator.text,
+        elapsed=time.perf_counter() - started,
+        total_tokens=state.totals.tokens,
+        total_steps=state.totals.steps,
+        exceptions=state.totals.exceptions,
+        usages=state.usages,
+    )

@@ -1,0 +1,106 @@
+"""What one workflow run carries besides its pool: ids, mode, limits, and the services its
+nodes reach outside through (each None where a run has no such service, e.g. in tests)."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.core.app_mode import AppMode
+from app.engine.prompt import Turn
+from app.engine.variables.values import FileValue
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowLimits:
+    max_steps: int = 500  # node runs per graph level (Dify's WORKFLOW_MAX_EXECUTION_STEPS)
+    max_variable_size: int = 200 * 1024  # bytes of one variable (MAX_VARIABLE_SIZE)
+    template_max_length: int = 80_000  # TEMPLATE_TRANSFORM_MAX_LENGTH
+    http_max_text_size: int = 1024 * 1024  # HTTP_REQUEST_NODE_MAX_TEXT_SIZE
+    http_max_binary_size: int = 10 * 1024 * 1024  # HTTP_REQUEST_NODE_MAX_BINARY_SIZE
+    http_timeouts: tuple[float, float, float] = (10.0, 60.0, 20.0)  # connect, read, write
+
+
+class CodeRunner(Protocol):
+    """The code sandbox as nodes use it (app/sandbox)."""
+
+    async def run_code(
+        self, language: str, code: str, inputs: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+    async def render_template(self, template: str, variables: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReply:
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+    content_type: str
+
+
+class HttpCaller(Protocol):
+    """Outbound HTTP for http-request nodes, through the SSRF guard (app/net)."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        params: list[tuple[str, str]],
+        content: bytes | None,
+        files: list[tuple[str, tuple[str, bytes, str]]] | None,
+        data: dict[str, str] | None,
+        timeouts: tuple[float, float, float],
+        max_size: int,
+        verify: bool,
+    ) -> HttpReply: ...
+
+
+@dataclass(slots=True)
+class WorkflowServices:
+    sandbox: CodeRunner | None = None
+    http: HttpCaller | None = None
+    # Persist a conversation variable at once (assigner nodes, advanced-chat).
+    save_conversation_variable: Callable[[str, Any], Awaitable[None]] | None = None
+    # Model-ready parts (OpenAI `image_url` parts) of files for vision inputs.
+    file_parts: Callable[[Sequence[FileValue], str], Awaitable[list[dict[str, Any]]]] | None = None
+    # Store bytes as a file the run can hand out (HTTP file responses, tool files).
+    save_file: Callable[[bytes, str, str], Awaitable[FileValue]] | None = None
+
+
+@dataclass(slots=True)
+class WorkflowRun:
+    mode: AppMode
+    app_id: str
+    workflow_id: str
+    run_id: str
+    task_id: str
+    limits: WorkflowLimits = field(default_factory=WorkflowLimits)
+    services: WorkflowServices = field(default_factory=WorkflowServices)
+    inputs: dict[str, Any] = field(default_factory=dict)  # validated start inputs
+    history: list[Turn] = field(default_factory=list)  # earlier turns, for LLM memory
+
+
+@dataclass(frozen=True, slots=True)
+class RunScope:
+    """Where a node runs: the top level, or a round of an iteration or loop."""
+
+    iteration_id: str | None = None
+    iteration_index: int | None = None
+    loop_id: str | None = None
+    loop_index: int | None = None
+    parallel_mode_run_id: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """The scope's part of a node's `execution_metadata`."""
+        found: dict[str, Any] = {}
+        if self.iteration_id is not None:
+            found["iteration_id"] = self.iteration_id
+            found["iteration_index"] = self.iteration_index
+        if self.loop_id is not None:
+            found["loop_id"] = self.loop_id
+            found["loop_index"] = self.loop_index
+        if self.parallel_mode_run_id is not None:
+            found["parallel_mode_run_id"] = self.parallel_mode_run_id
+        return found

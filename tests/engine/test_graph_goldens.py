@@ -1,0 +1,52 @@
+"""Every graph fixture case, run by Kiln's engine in-process, against the golden that
+graphon (Dify's extracted engine) produced for it (tests/fixtures/graphs/README.md).
+
+Compared: run status and outputs, the streamed answer, each node's status, outputs,
+selected branch and run count, the nodes that never ran, what the model was asked, and
+the conversation variables after the run. Not compared: ids, times, usage, error texts
+(informative only). Where graphon is not Dify (`graphon_differs`), KILN_EXPECTS says what
+Kiln does instead and why."""
+
+from typing import Any
+
+import pytest
+
+from app.engine.nodes.unavailable import UnavailableNode
+from tests.engine.graph_cases import all_cases, describe, load_case, load_golden, run_case
+
+# Where Kiln follows Dify rather than graphon: {(graph, case): {field: expected}}.
+KILN_EXPECTS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _unavailable(result_nodes: dict[str, Any]) -> list[str]:
+    return sorted(
+        {f"{n.spec.type}" for n in result_nodes.values() if isinstance(n, UnavailableNode)}
+    )
+
+
+@pytest.mark.parametrize(("graph", "case"), all_cases(), ids=lambda v: str(v))
+async def test_case_matches_golden(graph: str, case: str) -> None:
+    golden = load_golden(graph, case)
+    if "skipped" in golden:
+        pytest.skip(f"graphon could not run it: {golden['skipped']}")
+    from app.engine.workflow.engine import compile_workflow
+    from tests.engine.graph_cases import load_dsl
+
+    missing = _unavailable(compile_workflow(load_dsl(graph)["workflow"]).nodes)
+    if missing:
+        pytest.skip(f"node types not built yet: {', '.join(missing)}")
+    spec = load_case(graph, case)
+    result = describe(await run_case(graph, case))
+    expected = {**golden, **KILN_EXPECTS.get((graph, case), {})}
+    for field in ("status", "outputs", "answer", "not_run", "conversation_variables_after"):
+        if field in expected:
+            assert result.get(field) == expected[field], (field, spec.get("graphon_differs"))
+    for node_id, want in expected["nodes"].items():
+        got = result["nodes"].get(node_id)
+        assert got is not None, f"node {node_id} did not run"
+        for key in ("type", "status", "outputs", "selected_handle", "runs"):
+            if key in want:
+                assert got.get(key) == want[key], (node_id, key, got.get(key), want[key])
+    assert set(result["nodes"]) == set(expected["nodes"])
+    want_calls = [c["messages"] for c in expected.get("model_calls", [])]
+    assert sorted(map(str, result["model_calls"])) == sorted(map(str, want_calls))
