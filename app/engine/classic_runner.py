@@ -184,7 +184,7 @@ async def _run_model(
                             break  # output moderation took over the answer
                         guard.append(item)
                     emit(ctx.message(item))
-                else:
+                elif isinstance(item, UsageCount):
                     reported.append(item)
         finally:
             # Closing the generator closes the upstream HTTP response.

@@ -22,8 +22,14 @@ from app.gateway.audio_types import (
     SpeechModelMissing,
     split_for_speech,
 )
-from app.gateway.providers import OFFLINE_PROVIDER, ResolvedProvider, provider_id, resolve
-from app.gateway.types import ModelRequest, ProviderNotInitialized, UsageCount
+from app.gateway.providers import (
+    OFFLINE_PROVIDER,
+    ResolvedProvider,
+    native_json_schema,
+    provider_id,
+    resolve,
+)
+from app.gateway.types import ModelRequest, ProviderNotInitialized, StreamItem
 
 EMBED_BATCH = 64  # texts per embeddings request
 
@@ -59,8 +65,9 @@ class ModelGateway:
         if provider_id(request.provider) != OFFLINE_PROVIDER:
             self._resolve(request)
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[str | UsageCount]:
-        """Text deltas, then one UsageCount when the provider reports it.
+    def stream(self, request: ModelRequest) -> AsyncIterator[StreamItem]:
+        """Text deltas; the tool calls (when tools were offered) and the finish reason as
+        the provider reports them; one UsageCount when the provider reports it.
 
         Raises ProviderNotInitialized before any I/O when credentials are missing.
         """
@@ -72,6 +79,11 @@ class ModelGateway:
         if provider.spec.openai_compatible:
             return openai_compat.stream(provider, request, timeout)
         return litellm_backend.stream(provider, request, timeout)
+
+    def native_json_schema(self, request: ModelRequest) -> bool:
+        """Whether the (effective) provider takes a `json_schema` response format; callers
+        that need JSON otherwise ask for it in the prompt, as Dify does."""
+        return native_json_schema(self.effective(request).provider)
 
     async def complete(self, request: ModelRequest) -> str:
         """The whole answer as one string (titles, suggestions: nothing streams)."""

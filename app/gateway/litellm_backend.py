@@ -8,8 +8,11 @@ from typing import Any
 from app.core.nul import without_nul
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
+from app.gateway.tool_calls import ToolCallParts
 from app.gateway.types import (
+    FinishReason,
     ModelRequest,
+    StreamItem,
     UpstreamAuthFailed,
     UpstreamError,
     UpstreamRateLimited,
@@ -33,9 +36,21 @@ async def load_litellm() -> Any:
     return _litellm
 
 
+def _add_tool_deltas(parts: ToolCallParts, deltas: Any) -> None:
+    for position, delta in enumerate(deltas or []):
+        function = getattr(delta, "function", None)
+        parts.add(
+            position,
+            getattr(delta, "index", None),
+            getattr(delta, "id", None),
+            getattr(function, "name", None),
+            getattr(function, "arguments", None),
+        )
+
+
 async def stream(
     provider: ResolvedProvider, request: ModelRequest, timeout: float
-) -> AsyncIterator[str | UsageCount]:
+) -> AsyncIterator[StreamItem]:
     litellm = await load_litellm()
     kwargs: dict[str, Any] = {
         **request.params,
@@ -47,22 +62,40 @@ async def stream(
     }
     if request.stop:
         kwargs["stop"] = request.stop
+    if request.tools:
+        kwargs["tools"] = request.tools
+        if request.tool_choice is not None:
+            kwargs["tool_choice"] = request.tool_choice
+    if request.response_format is not None:
+        kwargs["response_format"] = request.response_format
     if provider.api_key:
         kwargs["api_key"] = provider.api_key
     if provider.base_url:
         kwargs["api_base"] = provider.base_url
     secrets = (provider.api_key,)
+    calls = ToolCallParts()
     try:
         response = await litellm.acompletion(**kwargs)
         async for chunk in response:
             choices = getattr(chunk, "choices", None)
             if choices:
-                piece = getattr(choices[0].delta, "content", None)
+                delta = choices[0].delta
+                piece = getattr(delta, "content", None)
                 if piece:
                     yield without_nul(piece)
+                deltas = getattr(delta, "tool_calls", None)
+                if deltas:
+                    _add_tool_deltas(calls, deltas)
+                finish = getattr(choices[0], "finish_reason", None)
+                if isinstance(finish, str) and finish:
+                    for call in calls.flush():
+                        yield call
+                    yield FinishReason(finish)
             usage = getattr(chunk, "usage", None)
             if usage and getattr(usage, "total_tokens", 0):
                 yield UsageCount(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+        for call in calls.flush():
+            yield call
     except Exception as exc:  # litellm raises many types; map by status
         status = getattr(exc, "status_code", None)
         text = redact(f"[{provider.id}] {type(exc).__name__}: {exc}", secrets)[:1000]

@@ -1,15 +1,26 @@
 """The offline development model (`provider: kiln`, `name: echo`).
 
 It answers with a deterministic reply derived from the prompt, one token at a time,
-and reports usage counted with the same tokenizer it streams with.
+and reports usage counted with the same tokenizer it streams with. Offered tools, it calls
+the first one (or the one `tool_choice` names) with arguments shaped like its parameters'
+schema; asked for JSON (`response_format`), it answers an object shaped like the schema.
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from app.gateway.tokens import count_message_tokens, split_tokens
-from app.gateway.types import ModelRequest, UpstreamError, UsageCount
+from app.gateway.offline_json import response_schema, sample
+from app.gateway.tokens import count_message_tokens, count_tokens, split_tokens
+from app.gateway.types import (
+    FinishReason,
+    ModelRequest,
+    StreamItem,
+    ToolCall,
+    UpstreamError,
+    UsageCount,
+)
 
 MODELS = ("echo",)
 
@@ -30,22 +41,62 @@ def reply_for(messages: list[dict[str, Any]]) -> str:
     return f"Echo (turn {turns}): {_last_user_text(messages)}"
 
 
-async def stream(request: ModelRequest, token_delay: float) -> AsyncIterator[str | UsageCount]:
+def _chosen_tool(request: ModelRequest) -> dict[str, Any] | None:
+    """The function the offline model calls: the one `tool_choice` names, else the first."""
+    functions: list[dict[str, Any]] = [
+        f for t in request.tools if isinstance(f := t.get("function"), dict) and f.get("name")
+    ]
+    if not functions or request.tool_choice == "none":
+        return None
+    choice = request.tool_choice
+    if isinstance(choice, dict):
+        wanted = (choice.get("function") or {}).get("name")
+        return next((f for f in functions if f.get("name") == wanted), functions[0])
+    return functions[0]
+
+
+def tool_call_for(request: ModelRequest) -> ToolCall | None:
+    function = _chosen_tool(request)
+    if function is None:
+        return None
+    arguments = sample(function.get("parameters") or {"type": "object"})
+    return ToolCall("call_kiln_0", str(function["name"]), json.dumps(arguments))
+
+
+def json_reply_for(response_format: dict[str, Any]) -> str:
+    schema = response_schema(response_format)
+    return json.dumps(sample(schema) if schema is not None else {})
+
+
+async def stream(request: ModelRequest, token_delay: float) -> AsyncIterator[StreamItem]:
     if request.model not in MODELS:
         raise UpstreamError(f"[kiln] Model {request.model} does not exist; use one of {MODELS}")
-    reply = reply_for(request.messages)
+    prompt_tokens = count_message_tokens(request.messages)
+    call = tool_call_for(request)
+    if call is not None:
+        if token_delay:
+            await asyncio.sleep(token_delay)
+        yield call
+        yield FinishReason("tool_calls")
+        yield UsageCount(prompt_tokens, count_tokens(call.arguments))
+        return
+    if request.response_format is not None:
+        reply = json_reply_for(request.response_format)
+    else:
+        reply = reply_for(request.messages)
     for stop in request.stop:
         if stop and stop in reply:
             reply = reply[: reply.index(stop)]
     pieces = split_tokens(reply)
     max_tokens = request.params.get("max_tokens")
-    if isinstance(max_tokens, int) and max_tokens > 0:
-        pieces = pieces[:max_tokens]
-    prompt_tokens = count_message_tokens(request.messages)
+    finish = "stop"
+    if isinstance(max_tokens, int) and 0 < max_tokens < len(pieces):
+        pieces, finish = pieces[:max_tokens], "length"
     sent = 0
     for piece in pieces:
         if token_delay:
             await asyncio.sleep(token_delay)
         sent += 1
         yield piece
+    yield FinishReason(finish)
     yield UsageCount(prompt_tokens, sent)

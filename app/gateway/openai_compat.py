@@ -7,6 +7,7 @@ streaming call (see bench/RESULTS.md), and streams are the product.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,9 +16,12 @@ import orjson
 from app.core.nul import without_nul
 from app.gateway.providers import ResolvedProvider
 from app.gateway.redact import redact
+from app.gateway.tool_calls import ToolCallParts
 from app.gateway.types import (
+    FinishReason,
     GatewayError,
     ModelRequest,
+    StreamItem,
     UpstreamAuthFailed,
     UpstreamError,
     UpstreamRateLimited,
@@ -70,6 +74,12 @@ def _body(request: ModelRequest) -> tuple[str, dict[str, Any]]:
         body["prompt"] = _completion_prompt(request.messages)
         return "/completions", body
     body["messages"] = request.messages
+    if request.tools:
+        body["tools"] = request.tools
+        if request.tool_choice is not None:
+            body["tool_choice"] = request.tool_choice
+    if request.response_format is not None:
+        body["response_format"] = request.response_format
     return "/chat/completions", body
 
 
@@ -103,25 +113,60 @@ def _usage(usage: object) -> UsageCount | None:
         return None
 
 
-def _piece(provider: ResolvedProvider, chunk: object, chat: bool) -> tuple[str, object]:
-    """The text and usage of one stream chunk; a provider error or an unexpected shape
-    fails the generation (as the OpenAI SDK and Dify's model runtime do)."""
+@dataclass(slots=True)
+class _Piece:
+    """What one stream chunk carries."""
+
+    text: str = ""
+    usage: object = None
+    tool_deltas: object = None  # the delta's `tool_calls` list, when any
+    finish: str | None = None
+
+
+def _piece(provider: ResolvedProvider, chunk: object, chat: bool) -> _Piece:
+    """The text, usage, tool-call deltas and finish reason of one stream chunk; a provider
+    error or an unexpected shape fails the generation (as the OpenAI SDK and Dify's model
+    runtime do)."""
     if not isinstance(chunk, dict):
         raise UpstreamError(f"[{provider.id}] Error: unexpected stream chunk from the provider")
     error = chunk.get("error")
     if error:
         detail = error.get("message") if isinstance(error, dict) else error
         raise UpstreamError(redact(f"[{provider.id}] Error: {detail}", (provider.api_key,)))
-    piece: object = ""
+    found = _Piece(usage=chunk.get("usage"))
     choices = chunk.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         choice = choices[0]
+        piece: object = None
         if chat:
             delta = choice.get("delta")
-            piece = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(delta, dict):
+                piece = delta.get("content")
+                found.tool_deltas = delta.get("tool_calls")
         else:
             piece = choice.get("text")
-    return (without_nul(piece) if isinstance(piece, str) else ""), chunk.get("usage")
+        if isinstance(piece, str):
+            found.text = without_nul(piece)
+        finish = choice.get("finish_reason")
+        if isinstance(finish, str) and finish:
+            found.finish = finish
+    return found
+
+
+def _add_tool_deltas(parts: ToolCallParts, deltas: object) -> None:
+    if not isinstance(deltas, list):
+        return
+    for position, delta in enumerate(deltas):
+        if isinstance(delta, dict):
+            function = delta.get("function")
+            function = function if isinstance(function, dict) else {}
+            parts.add(
+                position,
+                delta.get("index"),
+                delta.get("id"),
+                function.get("name"),
+                function.get("arguments"),
+            )
 
 
 async def _read_to_end(lines: AsyncIterator[str]) -> None:
@@ -135,13 +180,14 @@ async def _read_to_end(lines: AsyncIterator[str]) -> None:
 
 async def stream(
     provider: ResolvedProvider, request: ModelRequest, timeout: float
-) -> AsyncIterator[str | UsageCount]:
+) -> AsyncIterator[StreamItem]:
     path, body = _body(request)
     headers = {"Content-Type": "application/json"}
     if provider.api_key:
         headers["Authorization"] = f"Bearer {provider.api_key}"
     url = (provider.base_url or "").rstrip("/") + path
     client = get_client(timeout)
+    tool_calls = ToolCallParts()
     try:
         async with client.stream("POST", url, content=orjson.dumps(body), headers=headers) as resp:
             if resp.status_code != 200:
@@ -155,12 +201,20 @@ async def stream(
                 if data == "[DONE]":
                     await _read_to_end(lines)
                     break
-                piece, usage = _piece(provider, orjson.loads(data), chat)
-                if piece:
-                    yield piece
-                counted = _usage(usage)
+                piece = _piece(provider, orjson.loads(data), chat)
+                if piece.text:
+                    yield piece.text
+                if piece.tool_deltas is not None:
+                    _add_tool_deltas(tool_calls, piece.tool_deltas)
+                if piece.finish is not None:
+                    for call in tool_calls.flush():
+                        yield call
+                    yield FinishReason(piece.finish)
+                counted = _usage(piece.usage)
                 if counted is not None:
                     yield counted
+            for call in tool_calls.flush():  # a peer that never said why it finished
+                yield call
     except httpx.HTTPError as exc:
         raise UpstreamError(
             redact(f"[{provider.id}] Connection error: {type(exc).__name__}", (provider.api_key,))

@@ -82,6 +82,32 @@ PROVIDERS: dict[str, ProviderSpec] = {
 }
 
 
+# Providers whose chat models take OpenAI's `response_format: {"type": "json_schema"}`
+# (directly, or through litellm's translation); Dify asks the others for JSON in the prompt.
+JSON_SCHEMA_PROVIDERS = frozenset(
+    (
+        OFFLINE_PROVIDER,
+        "openai",
+        "azure_openai",
+        "openrouter",
+        "gemini",
+        "vertex_ai",
+        "anthropic",
+        "x",
+        "mistralai",
+        "groq",
+        "fireworks",
+        "togetherai",
+        "ollama",
+        "vllm",
+    )
+)
+
+
+def native_json_schema(dify_provider: str) -> bool:
+    return provider_id(dify_provider) in JSON_SCHEMA_PROVIDERS
+
+
 def provider_id(dify_provider: str) -> str:
     """`langgenius/openai/openai` → `openai`; plain ids pass through."""
     return dify_provider.rstrip("/").rsplit("/", 1)[-1].strip().lower()

@@ -1,0 +1,1 @@
+"""`llm` nodes, and the model-call pieces the classifier and extractor share."""
