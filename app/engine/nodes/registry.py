@@ -7,6 +7,7 @@ from app.engine.nodes.base import Node, NodeConfigError
 from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.llm.node import LLMNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
+from app.engine.nodes.question_classifier.node import QuestionClassifierNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.unavailable import UnavailableNode
 
@@ -20,6 +21,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         LoopStartNode,
         LoopEndNode,
         LLMNode,
+        QuestionClassifierNode,
     )
 }
 
