@@ -6,6 +6,7 @@ from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.base import Node, NodeConfigError
 from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.llm.node import LLMNode
+from app.engine.nodes.parameter_extractor.node import ParameterExtractorNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.question_classifier.node import QuestionClassifierNode
 from app.engine.nodes.start.node import StartNode
@@ -22,6 +23,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         LoopEndNode,
         LLMNode,
         QuestionClassifierNode,
+        ParameterExtractorNode,
     )
 }
 
