@@ -204,9 +204,8 @@ def describe(result: CaseRun) -> dict[str, Any]:
             entry["outputs"] = _outputs(execution, declared)
             if execution.error:
                 entry["error"] = execution.error
-            # A branch node always shows its handle; one that failed shows "source".
-            handle = execution.handle or "source"
-            if handle != "source" or result.compiled.nodes[spec.id].is_branch:
+            handle = execution.handle
+            if handle and (handle != "source" or result.compiled.nodes[spec.id].is_branch):
                 entry["selected_handle"] = handle
     all_ids = {n["id"] for n in result.dsl["workflow"]["graph"]["nodes"]}
     notes = {

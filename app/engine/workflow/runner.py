@@ -115,10 +115,6 @@ class LevelRunner:
                         outcome = LevelOutcome("succeeded", loop_ended=True)
                         break
                     ready += self._after(node_id, finished.handle)
-                    if self._coordinator is not None:
-                        # Only now, with the untaken branches' answers already dropped:
-                        # a branch node's finish must not let them start streaming.
-                        self._coordinator.node_finished(node_id)
                 if outcome is not None:
                     break
         except RunAborted as exc:
@@ -268,6 +264,8 @@ class LevelRunner:
         execution.finished = time.time()
         engine.emit(engine.stream.node_finished(execution))
         engine.node_finished(execution)
+        if self._coordinator is not None:
+            self._coordinator.node_finished(node.id)
 
     def _failed(self, node: Node, execution: NodeExecution, exc: NodeError) -> _Done:
         engine = self._engine
@@ -288,6 +286,8 @@ class LevelRunner:
         engine.totals.exceptions += 1
         engine.emit(engine.stream.node_finished(execution))
         engine.node_finished(execution)
+        if self._coordinator is not None:
+            self._coordinator.node_finished(node.id)
         return _Done(node.id, FAIL_BRANCH if strategy == FAIL_BRANCH else SOURCE)
 
     def _metadata(self, result: NodeResult) -> dict[str, Any] | None:
