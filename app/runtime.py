@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from app.core.config import Settings
+from app.engine.workflow.env import CodeRunner, HttpCaller
 from app.gateway.gateway import ModelGateway
 from app.tasks.annotation_jobs import (
     AnnotationJobStore,
@@ -28,6 +29,8 @@ class Runtime:
     limiter: ActiveRequestLimiter
     annotation_jobs: AnnotationJobStore
     redis: Redis | None = None
+    sandbox: CodeRunner | None = None  # code and template nodes (app/sandbox)
+    http_caller: HttpCaller | None = None  # http-request nodes, through the SSRF guard
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
 

@@ -1,0 +1,106 @@
+"""Graph apps over HTTP: `POST /v1/workflows/run` (blocking and streaming), the run's
+record, logs, stop; advanced-chat through `/v1/chat-messages`."""
+
+import httpx
+
+from tests.support.dsl import auth, graph_dsl, make_app
+from tests.support.sse import read_stream
+
+START = {
+    "id": "start",
+    "type": "start",
+    "variables": [
+        {"variable": "name", "label": "Name", "type": "text-input", "required": True},
+        {"variable": "n", "label": "N", "type": "number", "required": False},
+    ],
+}
+
+
+def echo_workflow() -> str:
+    end = {
+        "id": "end",
+        "type": "end",
+        "outputs": [
+            {"variable": "greeting", "value_selector": ["start", "name"]},
+            {"variable": "count", "value_selector": ["start", "n"]},
+        ],
+    }
+    return graph_dsl("workflow", [START, end], [("start", "end")])
+
+
+async def test_blocking_run_answers_dify_body_and_is_stored(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(echo_workflow())
+    body = {"inputs": {"name": "Ada", "n": "3"}, "user": "u1", "response_mode": "blocking"}
+    resp = await client.post("/v1/workflows/run", json=body, headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    data = resp.json()
+    assert set(data) == {"task_id", "workflow_run_id", "data"}
+    run = data["data"]
+    assert run["status"] == "succeeded" and run["error"] is None
+    assert run["outputs"] == {"greeting": "Ada", "count": 3}
+    assert run["total_steps"] == 2 and run["id"] == data["workflow_run_id"]
+    stored = await client.get(f"/v1/workflows/run/{run['id']}", headers=auth(key))
+    assert stored.status_code == 200, stored.text
+    detail = stored.json()
+    assert detail["status"] == "succeeded" and detail["outputs"] == run["outputs"]
+    assert isinstance(detail["inputs"], str) and '"Ada"' in detail["inputs"]
+    logs = await client.get("/v1/workflows/logs", headers=auth(key))
+    assert logs.status_code == 200, logs.text
+    [log] = logs.json()["data"]
+    assert log["workflow_run"]["id"] == run["id"]
+    assert log["created_by_end_user"]["session_id"] == "u1"
+
+
+async def test_streaming_run_events(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(echo_workflow())
+    body = {"inputs": {"name": "Bo"}, "user": "u2", "response_mode": "streaming"}
+    async with client.stream("POST", "/v1/workflows/run", json=body, headers=auth(key)) as resp:
+        assert resp.status_code == 200
+        _, events = await read_stream(resp)
+    names = [e["event"] for e in events]
+    assert names[0] == "workflow_started" and names[-1] == "workflow_finished", names
+    assert names.count("node_started") == 2 and names.count("node_finished") == 2
+    assert "text_chunk" in names
+    finished = events[-1]
+    assert finished["data"]["outputs"] == {"greeting": "Bo", "count": None}
+    chunks = "".join(e["data"]["text"] for e in events if e["event"] == "text_chunk")
+    assert chunks == "Bo\n"
+
+
+async def test_inputs_are_checked_and_modes_refused(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(echo_workflow())
+    resp = await client.post(
+        "/v1/workflows/run", json={"inputs": {}, "user": "u3"}, headers=auth(key)
+    )
+    assert resp.status_code == 400
+    assert resp.json()["code"] == "invalid_param"
+    assert resp.json()["message"] == "name is required in input form"
+    chat = await client.post(
+        "/v1/chat-messages", json={"inputs": {}, "query": "hi", "user": "u3"}, headers=auth(key)
+    )
+    assert chat.status_code == 400 and chat.json()["code"] == "not_chat_app"
+
+
+async def test_advanced_chat_answers_on_chat_messages(client: httpx.AsyncClient) -> None:
+    answer = {"id": "answer", "type": "answer", "answer": "You said: {{#sys.query#}}"}
+    start = {"id": "start", "type": "start", "variables": []}
+    _, key = await make_app(graph_dsl("advanced-chat", [start, answer], [("start", "answer")]))
+    body = {"inputs": {}, "query": "hello", "user": "u4", "response_mode": "blocking"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    data = resp.json()
+    assert data["answer"] == "You said: hello" and data["mode"] == "advanced-chat"
+    messages = await client.get(
+        "/v1/messages",
+        params={"conversation_id": data["conversation_id"], "user": "u4"},
+        headers=auth(key),
+    )
+    assert messages.json()["data"][0]["answer"] == "You said: hello"
+    body["response_mode"] = "streaming"
+    body["conversation_id"] = data["conversation_id"]
+    async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
+        _, events = await read_stream(resp)
+    names = [e["event"] for e in events]
+    assert names[0] == "workflow_started" and names[-2:] == ["workflow_finished", "message_end"]
+    assert "".join(e["answer"] for e in events if e["event"] == "message") == "You said: hello"
+    assert all(e["conversation_id"] == data["conversation_id"] for e in events)
