@@ -192,6 +192,7 @@ class LevelRunner:
         engine.emit(engine.stream.node_started(execution))
         try:
             result = await self._attempts(node, execution)
+            self._check_sizes(node, result.outputs)
         except NodeError as exc:
             return self._failed(node, execution, exc)
         self._succeeded(node, execution, result)
@@ -253,7 +254,6 @@ class LevelRunner:
 
     def _succeeded(self, node: Node, execution: NodeExecution, result: NodeResult) -> None:
         engine = self._engine
-        self._check_sizes(node, result.outputs)
         self._pool.add_outputs(node.id, result.outputs)
         execution.status = "succeeded"
         execution.inputs = result.inputs
