@@ -104,3 +104,126 @@ async def test_advanced_chat_answers_on_chat_messages(client: httpx.AsyncClient)
     assert names[0] == "workflow_started" and names[-2:] == ["workflow_finished", "message_end"]
     assert "".join(e["answer"] for e in events if e["event"] == "message") == "You said: hello"
     assert all(e["conversation_id"] == data["conversation_id"] for e in events)
+
+
+async def test_conversation_variables_are_seeded_and_listed(client: httpx.AsyncClient) -> None:
+    variables = [
+        {
+            "id": "3f8a3c4e-0000-4000-8000-000000000001",
+            "name": "topic",
+            "value_type": "string",
+            "value": "tea",
+            "description": "what we talk about",
+        },
+        {
+            "id": "3f8a3c4e-0000-4000-8000-000000000002",
+            "name": "count",
+            "value_type": "number",
+            "value": 2,
+            "description": "",
+        },
+    ]
+    start = {"id": "start", "type": "start", "variables": []}
+    answer = {
+        "id": "answer",
+        "type": "answer",
+        "answer": "{{#conversation.topic#}}×{{#conversation.count#}}",
+    }
+    dsl = graph_dsl(
+        "advanced-chat", [start, answer], [("start", "answer")], conversation_variables=variables
+    )
+    _, key = await make_app(dsl)
+    body = {"inputs": {}, "query": "hi", "user": "cv", "response_mode": "blocking"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["answer"] == "tea×2"
+    conversation_id = resp.json()["conversation_id"]
+    listed = await client.get(
+        f"/v1/conversations/{conversation_id}/variables", params={"user": "cv"}, headers=auth(key)
+    )
+    assert listed.status_code == 200, listed.text
+    rows = listed.json()["data"]
+    assert [(r["name"], r["value_type"], r["value"]) for r in rows] == [
+        ("topic", "string", "tea"),
+        ("count", "number", "2"),
+    ]
+    variable_id = rows[0]["id"]
+    updated = await client.put(
+        f"/v1/conversations/{conversation_id}/variables/{variable_id}",
+        json={"value": "coffee", "user": "cv"},
+        headers=auth(key),
+    )
+    assert updated.status_code == 200, updated.text
+    body["conversation_id"] = conversation_id
+    again = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    assert again.json()["answer"] == "coffee×2"
+
+
+async def test_an_app_that_cannot_run_names_the_node(client: httpx.AsyncClient) -> None:
+    start = {"id": "start", "type": "start", "variables": []}
+    loop_a = {"id": "a", "type": "answer", "answer": "a"}
+    loop_b = {"id": "b", "type": "answer", "answer": "b"}
+    dsl = graph_dsl(
+        "advanced-chat", [start, loop_a, loop_b], [("start", "a"), ("a", "b"), ("b", "a")]
+    )
+    _, key = await make_app(dsl)
+    body = {"inputs": {}, "query": "hi", "user": "x", "response_mode": "blocking"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    assert resp.status_code == 400
+    error = resp.json()
+    assert error["code"] == "app_unavailable"
+    assert "cycle" in error["message"] and "node" in error["message"]
+
+
+async def test_a_node_kiln_cannot_run_fails_the_run_with_its_name(
+    client: httpx.AsyncClient,
+) -> None:
+    start = {"id": "start", "type": "start", "variables": []}
+    tool = {"id": "search", "type": "tool", "title": "Web search", "provider_id": "tavily"}
+    answer = {"id": "answer", "type": "answer", "answer": "done"}
+    _, key = await make_app(
+        graph_dsl(
+            "advanced-chat", [start, tool, answer], [("start", "search"), ("search", "answer")]
+        )
+    )
+    body = {"inputs": {}, "query": "hi", "user": "x", "response_mode": "streaming"}
+    async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
+        _, events = await read_stream(resp)
+    names = [e["event"] for e in events]
+    assert names[-2:] == ["workflow_finished", "error"], names
+    assert events[-2]["data"]["status"] == "failed"
+    error = events[-1]
+    assert error["code"] == "invalid_param" and error["status"] == 400
+    assert error["message"].startswith("Run failed: Node Web search (tool) cannot run")
+    blocking = await client.post(
+        "/v1/chat-messages", json={**body, "response_mode": "blocking"}, headers=auth(key)
+    )
+    assert blocking.status_code == 400 and blocking.json()["code"] == "invalid_param"
+
+
+async def test_workflow_endpoints_refuse_other_modes_and_unknown_runs(
+    client: httpx.AsyncClient,
+) -> None:
+    from tests.support.dsl import chat_dsl
+
+    _, chat_key = await make_app(chat_dsl())
+    run = await client.post(
+        "/v1/workflows/run", json={"inputs": {}, "user": "m"}, headers=auth(chat_key)
+    )
+    assert run.status_code == 400 and run.json()["code"] == "not_workflow_app"
+    _, key = await make_app(echo_workflow())
+    missing = await client.get(
+        "/v1/workflows/run/00000000-0000-0000-0000-000000000000", headers=auth(key)
+    )
+    assert missing.status_code == 404 and missing.json()["message"] == "Workflow run not found."
+    no_user = await client.post("/v1/workflows/run", json={"inputs": {}}, headers=auth(key))
+    assert no_user.status_code == 400 and no_user.json()["code"] == "invalid_param"
+
+
+async def test_parameters_come_from_the_start_node(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(echo_workflow())
+    resp = await client.get("/v1/parameters", headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    form = resp.json()["user_input_form"]
+    assert [list(item)[0] for item in form] == ["text-input", "number"]
+    assert form[0]["text-input"]["variable"] == "name"
