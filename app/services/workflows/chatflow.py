@@ -161,6 +161,8 @@ async def _launch(
         created_by={"id": end_user.id, "user": end_user.session_id},
         created_at=int(time.time()),
         started_inputs=started_inputs(inputs, system),
+        features=features,
+        speak=command.streaming,
     )
     running = asyncio.create_task(run_graph_task(runtime, task), name=f"chatflow-{task_id}")
     runtime.track(running)

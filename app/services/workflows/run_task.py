@@ -6,7 +6,7 @@ slot and the registry entry however it ends."""
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from app.engine.channel import EventChannel
 from app.engine.events import Event
 from app.engine.nodes.base import Usage
 from app.engine.run_context import RunContext
+from app.engine.tts import TtsPublisher, start_tts
 from app.engine.variables.pool import VariablePool
 from app.engine.workflow.engine import WorkflowOutcome, run_workflow
 from app.engine.workflow.env import WorkflowRun
@@ -44,6 +45,8 @@ class GraphTask:
     created_by: dict[str, Any]  # {"id": end user id, "user": the request's user}
     created_at: int
     started_inputs: dict[str, Any]  # what `workflow_started` shows: inputs and sys.*
+    features: dict[str, Any] = field(default_factory=dict)  # the workflow's feature blocks
+    speak: bool = False  # auto-play audio (advanced-chat streams only)
 
 
 def _message_usage(usages: list[Usage], elapsed: float) -> dict[str, Any]:
@@ -85,8 +88,11 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
     terminal: list[Event] = []
     secrets = task.pool.secrets
     recorder = NodeRecorder(task.app_id, task.version.id, task.workflow.run_id, secrets)
+    # Auto-play text to speech (app/engine/tts.py) watches the answer's `message` events.
+    tts = _start_tts(runtime, task) if task.speak else None
+    emit = channel.emit if tts is None else tts.watching(channel.emit)
     run = RunContext.lasting(
-        runtime.gateway, channel.emit, task.stop, runtime.settings.workflow_max_execution_time
+        runtime.gateway, emit, task.stop, runtime.settings.workflow_max_execution_time
     )
     channel.emit(stream.workflow_started(task.version.id, task.started_inputs, task.created_at))
     try:
@@ -105,6 +111,9 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
         if stream.chat is not None:
             terminal.append(await _end_chat_turn(task, outcome))
     except asyncio.CancelledError:
+        if tts is not None:
+            tts.abort()
+            tts = None
         await recorder.close()
         await fail_run(task.workflow.run_id, "The run was cancelled at shutdown.")
         raise
@@ -123,7 +132,20 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
             logger.warning("could not release task %s", task.workflow.task_id, exc_info=True)
         for event in terminal:
             channel.emit(event)
-        channel.close()
+        try:
+            if tts is not None:  # audio may follow message_end: the stream stays open
+                ended_well = bool(terminal) and terminal[-1]["event"] == "message_end"
+                await tts.finish(speak_rest=ended_well)
+        finally:
+            channel.close()
+
+
+def _start_tts(runtime: Runtime, task: GraphTask) -> TtsPublisher | None:
+    chat = task.stream.chat
+    if chat is None:
+        return None
+    timeout = runtime.settings.tts_auto_play_timeout
+    return start_tts(runtime.gateway, task.features, chat, task.channel.emit, timeout)
 
 
 def _error(stream: WorkflowStream, code: str, message: str, status: int) -> Event:
