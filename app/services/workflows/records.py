@@ -137,3 +137,12 @@ async def fail_run(run_id: str, error: str) -> None:
         await session.exec(
             update(WorkflowRun).where(col(WorkflowRun.id) == run_id).values(**values)
         )
+
+
+async def skip_run(run_id: str, answer: str) -> None:
+    """The turn was answered before the workflow ran (moderation, annotation reply)."""
+    values = {"status": "succeeded", "outputs": {"answer": answer}, "finished_at": utcnow()}
+    async with session_scope() as session:
+        await session.exec(
+            update(WorkflowRun).where(col(WorkflowRun.id) == run_id).values(**values)
+        )

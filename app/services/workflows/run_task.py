@@ -21,8 +21,16 @@ from app.engine.workflow.env import WorkflowRun
 from app.engine.workflow.events import WorkflowStream
 from app.gateway.pricing import empty_usage
 from app.runtime import Runtime
+from app.services.model_errors import dify_error
+from app.services.workflows.chat_guards import (
+    EarlyAnswer,
+    GuardedStream,
+    answer_first,
+    chat_moderation,
+    output_guard,
+)
 from app.services.workflows.chat_records import finish_chat_message
-from app.services.workflows.records import NodeRecorder, fail_run, finish_run
+from app.services.workflows.records import NodeRecorder, fail_run, finish_run, skip_run
 from app.services.workflows.versions import WorkflowVersion
 
 logger = logging.getLogger("kiln.workflow")
@@ -86,40 +94,22 @@ def _finished_data(task: GraphTask, outcome: WorkflowOutcome) -> dict[str, Any]:
 async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
     stream, channel = task.stream, task.channel
     terminal: list[Event] = []
-    secrets = task.pool.secrets
-    recorder = NodeRecorder(task.app_id, task.version.id, task.workflow.run_id, secrets)
     # Auto-play text to speech (app/engine/tts.py) watches the answer's `message` events.
     tts = _start_tts(runtime, task) if task.speak else None
     emit = channel.emit if tts is None else tts.watching(channel.emit)
     run = RunContext.lasting(
         runtime.gateway, emit, task.stop, runtime.settings.workflow_max_execution_time
     )
-    channel.emit(stream.workflow_started(task.version.id, task.started_inputs, task.created_at))
     try:
-        outcome = await run_workflow(
-            task.version.compiled,
-            task.workflow,
-            task.pool,
-            run,
-            stream,
-            runtime.settings.workflow_max_execution_time,
-            recorder.add,
-        )
-        await recorder.close()
-        await finish_run(task.workflow.run_id, outcome, secrets)
-        terminal.append(stream.workflow_finished(_finished_data(task, outcome)))
-        if stream.chat is not None:
-            terminal.append(await _end_chat_turn(task, outcome))
+        terminal += await _run(runtime, task, run)
     except asyncio.CancelledError:
         if tts is not None:
             tts.abort()
             tts = None
-        await recorder.close()
         await fail_run(task.workflow.run_id, "The run was cancelled at shutdown.")
         raise
     except Exception:
         logger.exception("workflow run %s failed", task.workflow.run_id)
-        await recorder.close()
         await fail_run(task.workflow.run_id, "Internal Server Error")
         if stream.chat is not None:
             await finish_chat_message(stream.chat.message_id, "", None, "Internal Server Error")
@@ -138,6 +128,70 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
                 await tts.finish(speak_rest=ended_well)
         finally:
             channel.close()
+
+
+async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event]:
+    """The turn itself; returns the events that end its stream."""
+    stream, chat = task.stream, task.stream.chat
+    moderation = chat_moderation(runtime, task.app_id, task.features) if chat else None
+    if chat is not None:
+        query = str(task.pool.get(("sys", "query")) or "")
+        early = await answer_first(
+            runtime, task.app_id, moderation, chat, run, task.workflow.inputs, query
+        )
+        if early is not None:
+            return [await _end_early(task, early)]
+    guard = output_guard(moderation, chat, run.emit) if chat is not None else None
+    watcher = None
+    if guard is not None:
+        run.emit = GuardedStream(guard, task.stop).wrap(run.emit)
+        watcher = asyncio.create_task(_stop_when_blocked(guard.blocked, task.stop))
+    secrets = task.pool.secrets
+    recorder = NodeRecorder(task.app_id, task.version.id, task.workflow.run_id, secrets)
+    run.emit(stream.workflow_started(task.version.id, task.started_inputs, task.created_at))
+    try:
+        outcome = await run_workflow(
+            task.version.compiled,
+            task.workflow,
+            task.pool,
+            run,
+            stream,
+            runtime.settings.workflow_max_execution_time,
+            recorder.add,
+        )
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        await recorder.close()
+    if guard is not None and outcome.status != "failed":
+        final = await guard.finish(outcome.answer)
+        if final is not None:
+            outcome.answer = final
+    await finish_run(task.workflow.run_id, outcome, secrets)
+    ending = [stream.workflow_finished(_finished_data(task, outcome))]
+    if chat is not None:
+        ending.append(await _end_chat_turn(task, outcome))
+    return ending
+
+
+async def _stop_when_blocked(blocked: asyncio.Event, stop: asyncio.Event) -> None:
+    await blocked.wait()
+    stop.set()
+
+
+async def _end_early(task: GraphTask, early: EarlyAnswer) -> Event:
+    """Input moderation or an annotation answered: the workflow does not run."""
+    chat = task.stream.chat
+    assert chat is not None
+    if early.error is not None:
+        failure = dify_error(early.error)
+        await finish_chat_message(chat.message_id, "", None, failure.message)
+        await fail_run(task.workflow.run_id, failure.message)
+        return chat.error(failure.code, failure.message, failure.status)
+    metadata = {**early.metadata, "retriever_resources": [], "usage": empty_usage()}
+    await finish_chat_message(chat.message_id, early.text, metadata, None)
+    await skip_run(task.workflow.run_id, early.text)
+    return chat.message_end(metadata)
 
 
 def _start_tts(runtime: Runtime, task: GraphTask) -> TtsPublisher | None:
