@@ -227,3 +227,78 @@ async def test_parameters_come_from_the_start_node(client: httpx.AsyncClient) ->
     form = resp.json()["user_input_form"]
     assert [list(item)[0] for item in form] == ["text-input", "number"]
     assert form[0]["text-input"]["variable"] == "name"
+
+
+async def test_files_as_inputs_and_request_files(client: httpx.AsyncClient) -> None:
+    from tests.support.files import PDF, upload
+
+    start = {
+        "id": "start",
+        "type": "start",
+        "variables": [
+            {
+                "variable": "doc",
+                "label": "Doc",
+                "type": "file",
+                "required": True,
+                "allowed_file_types": ["document"],
+                "allowed_file_upload_methods": ["local_file", "remote_url"],
+            }
+        ],
+    }
+    end = {
+        "id": "end",
+        "type": "end",
+        "outputs": [
+            {"variable": "name", "value_selector": ["start", "doc", "name"]},
+            {"variable": "ext", "value_selector": ["start", "doc", "extension"]},
+            {"variable": "files", "value_selector": ["sys", "files"]},
+        ],
+    }
+    upload_feature = {
+        "enabled": True,
+        "allowed_file_types": ["image", "document"],
+        "allowed_file_upload_methods": ["remote_url"],
+        "number_limits": 3,
+    }
+    _, key = await make_app(
+        graph_dsl("workflow", [start, end], [("start", "end")], file_upload=upload_feature)
+    )
+    uploaded = await upload(client, key, PDF, "report.pdf", "application/pdf", user="fu")
+    assert uploaded.status_code == 201, uploaded.text
+    body = {
+        "inputs": {
+            "doc": {
+                "type": "document",
+                "transfer_method": "local_file",
+                "upload_file_id": uploaded.json()["id"],
+            }
+        },
+        "files": [
+            {
+                "type": "image",
+                "transfer_method": "remote_url",
+                "url": "https://files.example.test/cat.png",
+            }
+        ],
+        "user": "fu",
+    }
+    resp = await client.post("/v1/workflows/run", json=body, headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    outputs = resp.json()["data"]["outputs"]
+    assert outputs["name"] == "report.pdf" and outputs["ext"] == ".pdf"
+    [request_file] = outputs["files"]
+    assert request_file["dify_model_identity"] == "__dify__file__"
+    assert request_file["url"] == "https://files.example.test/cat.png"
+    wrong = {
+        **body,
+        "inputs": {
+            "doc": {
+                "type": "image",
+                "transfer_method": "remote_url",
+                "url": "https://files.example.test/x.png",
+            }
+        },
+    }
+    refused = await client.post("/v1/workflows/run", json=wrong, headers=auth(key))
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_param"

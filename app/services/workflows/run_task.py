@@ -16,6 +16,7 @@ from app.engine.nodes.base import Usage
 from app.engine.run_context import RunContext
 from app.engine.tts import TtsPublisher, start_tts
 from app.engine.variables.pool import VariablePool
+from app.engine.variables.values import plain
 from app.engine.workflow.engine import WorkflowOutcome, run_workflow
 from app.engine.workflow.env import WorkflowRun
 from app.engine.workflow.events import WorkflowStream
@@ -78,7 +79,7 @@ def _finished_data(task: GraphTask, outcome: WorkflowOutcome) -> dict[str, Any]:
         "id": task.workflow.run_id,
         "workflow_id": task.version.id,
         "status": outcome.status,
-        "outputs": outcome.outputs,
+        "outputs": plain(outcome.outputs),
         "error": outcome.error,
         "elapsed_time": outcome.elapsed,
         "total_tokens": outcome.total_tokens,
