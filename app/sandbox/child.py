@@ -18,8 +18,9 @@ def _answer(result_w: int, answer: dict[str, Any]) -> None:
         data = json.dumps(answer, ensure_ascii=False).encode()
     except UnicodeEncodeError:  # lone surrogates: escape them
         data = json.dumps(answer).encode()
-    except (TypeError, ValueError) as exc:
-        data = json.dumps({"ok": False, "kind": "error", "error": f"{exc}"}).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        data = json.dumps({"ok": False, "kind": "error", "error": message}).encode()
     view = memoryview(data)
     while view:
         view = view[os.write(result_w, view) :]
@@ -61,8 +62,16 @@ class ChildSetup:
 
 
 def child_main(request_r: int, result_w: int, setup: ChildSetup, javascript: bool) -> NoReturn:
-    """Runs in the freshly forked child; never returns. A JavaScript child starts V8
-    (after confinement, so V8's threads are confined too) before it waits for its call."""
+    """Runs in the freshly forked child; never returns (whatever happens, the child exits
+    here and never goes back into the worker's code). A JavaScript child starts V8 (after
+    confinement, so V8's threads are confined too) before it waits for its call."""
+    try:
+        _serve(request_r, result_w, setup, javascript)
+    finally:
+        os._exit(0)
+
+
+def _serve(request_r: int, result_w: int, setup: ChildSetup, javascript: bool) -> None:
     try:
         confine.die_with_parent(setup.parent)
         os.setsid()  # no controlling terminal, its own process group
@@ -78,7 +87,7 @@ def child_main(request_r: int, result_w: int, setup: ChildSetup, javascript: boo
             js_runner.prepare()
     except BaseException as exc:  # noqa: BLE001 - refuse to run anything unconfined
         _answer(result_w, {"ok": False, "kind": "confinement", "error": f"{exc}"})
-        os._exit(3)
+        return
     answer: dict[str, Any]
     try:
         call = json.loads(_read_all(request_r))
@@ -97,4 +106,3 @@ def child_main(request_r: int, result_w: int, setup: ChildSetup, javascript: boo
     except MemoryError:
         _answer(result_w, {"ok": False, "kind": "error", "error": MEMORY_ERROR})
     os.close(result_w)  # the worker answers on end of file, before this exit completes
-    os._exit(0)
