@@ -26,24 +26,26 @@ def decode_header(header: bytes) -> tuple[int, int]:
     return int(control_len), int(payload_len)
 
 
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    chunks: list[bytes] = []
-    remaining = size
-    while remaining:
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
+def _read_exactly(fd: int, size: int) -> bytearray | None:
+    """Read into one mutable buffer (no intermediate copies), so the caller can wipe it."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        count = os.readv(fd, [view[done:]])
+        if not count:
             return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        done += count
+    return buffer
 
 
-def read_message(fd: int) -> tuple[dict[str, Any], bytes] | None:
-    """Blocking read of one message (worker side); None at end of input."""
+def read_message(fd: int) -> tuple[dict[str, Any], bytearray] | None:
+    """Blocking read of one message (worker side); None at end of input. The payload is
+    a bytearray the worker wipes once forwarded (see `wipe`)."""
     header = _read_exactly(fd, HEADER.size)
     if header is None:
         return None
-    control_len, payload_len = decode_header(header)
+    control_len, payload_len = decode_header(bytes(header))
     control = _read_exactly(fd, control_len)
     payload = _read_exactly(fd, payload_len)
     if control is None or payload is None:
@@ -54,7 +56,20 @@ def read_message(fd: int) -> tuple[dict[str, Any], bytes] | None:
     return parsed, payload
 
 
-def write_all(fd: int, data: bytes) -> None:
+def wipe(buffer: bytearray) -> None:
+    """Zero a buffer that held a call or an answer: the worker's next children are forks
+    of its memory and must find nothing of earlier calls there."""
+    buffer[:] = bytes(len(buffer))
+
+
+def write_message(fd: int, control: dict[str, Any], payload: bytes | bytearray = b"") -> None:
+    """Write one message without joining the payload into a new (unwipeable) bytes."""
+    data = json.dumps(control).encode()
+    write_all(fd, HEADER.pack(len(data), len(payload)) + data)
+    write_all(fd, payload)
+
+
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

@@ -75,7 +75,7 @@ class Worker:
         if javascript not in self.warm:
             self.warm[javascript] = self.spawn(javascript)
 
-    def call(self, control: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], bytes]:
+    def call(self, control: dict[str, Any], payload: bytearray) -> tuple[dict[str, Any], bytearray]:
         javascript = bool(control.get("javascript"))
         child = self.warm.pop(javascript, None) or self.spawn(javascript)
         timeout = float(control["timeout"])
@@ -96,8 +96,13 @@ class Worker:
         while self.finished:
             self._reap(self.finished.pop())
 
-    def _collect(self, child: _Child, deadline: float, cap: int) -> tuple[dict[str, Any], bytes]:
-        chunks: list[bytes] = []
+    def _collect(
+        self, child: _Child, deadline: float, cap: int
+    ) -> tuple[dict[str, Any], bytearray]:
+        # One buffer of cap + 1 bytes: pages are only allocated as the answer fills them,
+        # and the caller wipes it (it never becomes an immutable, unwipeable bytes).
+        data = bytearray(cap + 1)
+        view = memoryview(data)
         size = 0
         poller = select.poll()
         poller.register(child.result_r, select.POLLIN)
@@ -105,20 +110,22 @@ class Worker:
         while not eof:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not poller.poll(remaining * 1000):
-                return {"status": "timeout"}, b""
+                return {"status": "timeout"}, bytearray()
             while True:
                 try:
-                    chunk = os.read(child.result_r, 1 << 16)
+                    count = os.readv(child.result_r, [view[size:]])
                 except BlockingIOError:
                     break
-                if not chunk:
+                if not count:
                     eof = True
                     break
-                size += len(chunk)
+                size += count
                 if size > cap:
-                    return {"status": "too_large"}, b""
-                chunks.append(chunk)
-        data = b"".join(chunks)
+                    view.release()
+                    protocol.wipe(data)
+                    return {"status": "too_large"}, bytearray()
+        view.release()
+        del data[size:]
         if data.endswith(b"}"):
             # The child closes its end right after a complete answer, before it exits:
             # no need to wait for its exit (tearing down its memory takes milliseconds).
@@ -126,17 +133,16 @@ class Worker:
         # No (complete) answer: wait, still within the deadline, for the exit status.
         exit_poller = select.poll()
         exit_poller.register(child.pidfd, select.POLLIN)
+        protocol.wipe(data)
         if not exit_poller.poll(max(deadline - time.monotonic(), 0) * 1000):
-            return {"status": "timeout"}, b""
+            return {"status": "timeout"}, bytearray()
         _, status = os.waitpid(child.pid, 0)
         child.pid = 0
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             kind = "cpu" if sig == signal.SIGXCPU else "crashed"
-            return {"status": kind, "signal": signal.Signals(sig).name}, b""
-        if not data:
-            return {"status": "crashed", "signal": ""}, b""
-        return {"status": "done"}, data
+            return {"status": kind, "signal": signal.Signals(sig).name}, bytearray()
+        return {"status": "crashed", "signal": ""}, bytearray()
 
     def _reap(self, child: _Child) -> None:
         if child.pid:
@@ -176,8 +182,11 @@ def main() -> None:
         try:
             reply, data = worker.call(control, payload)
         except OSError as exc:  # fork or pipe failed: report it, keep serving
-            reply, data = {"status": "error", "error": f"{exc}"}, b""
-        protocol.write_all(proto_out, protocol.encode(reply, data))
+            reply, data = {"status": "error", "error": f"{exc}"}, bytearray()
+        protocol.wipe(payload)
+        protocol.write_message(proto_out, reply, data)
+        protocol.wipe(data)
+        del payload, data
         worker.reap()
         try:
             worker.replenish(bool(control.get("javascript")))

@@ -213,3 +213,50 @@ def main():
     return {"n": sorted(out)}
 """
     assert await sandbox.run_code("python3", code, {}) == {"n": [0, 1, 2, 3]}
+
+
+SCAN = """
+import re
+def main(head, tail):
+    # Never builds head + tail itself: finds head, then compares what follows with tail.
+    head, tail = head.encode(), tail.encode()
+    found = 0
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        for line in maps:
+            addresses, perms = line.split()[:2]
+            if not perms.startswith("r") or "[vvar" in line or "[vsyscall" in line:
+                continue
+            start, end = (int(x, 16) for x in addresses.split("-"))
+            if end - start > 256 * 1024 * 1024:
+                continue
+            try:
+                mem.seek(start)
+                chunk = mem.read(end - start)
+            except (OSError, ValueError, OverflowError):
+                continue
+            position = chunk.find(head)
+            while position >= 0:
+                after = position + len(head)
+                if chunk[after : after + len(tail)] == tail:
+                    found += 1
+                position = chunk.find(head, position + 1)
+    return {"found": found}
+"""
+
+
+async def test_no_trace_of_earlier_calls_in_memory() -> None:
+    box = LocalSandbox(sandbox_settings(code_sandbox_workers=1))
+    try:
+        secret = f"kiln-secret-{uuid.uuid4().hex}"
+        code = "def main(s):\n    return {'n': len(s), 'echo': s}\n"
+        for _ in range(2):
+            assert (await box.run_code("python3", code, {"s": secret}))["n"] == len(secret)
+        found = await box.run_code("python3", SCAN, {"head": secret[:20], "tail": secret[20:]})
+        assert found == {"found": 0}
+        template_secret = f"kiln-template-{uuid.uuid4().hex}"
+        await box.render_template("{{ s }}", {"s": template_secret})
+        halves = {"head": template_secret[:20], "tail": template_secret[20:]}
+        found = await box.run_code("python3", SCAN, halves)
+        assert found == {"found": 0}
+    finally:
+        await box.aclose()
