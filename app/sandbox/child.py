@@ -93,6 +93,8 @@ def _serve(request_r: int, result_w: int, setup: ChildSetup, javascript: bool) -
         call = json.loads(_read_all(request_r))
         os.close(request_r)
         answer = _run(call)
+    except js_runner.JavaScriptTimeoutError as exc:
+        answer = {"ok": False, "kind": "timeout", "error": f"{exc}"}
     except templates.TemplateTooLongError as exc:
         answer = {"ok": False, "kind": "too_large", "error": f"{exc}"}
     except python_runner.UserCodeError as exc:

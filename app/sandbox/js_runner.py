@@ -10,6 +10,10 @@ from app.sandbox.python_runner import UserCodeError
 _racer: Any = None
 
 
+class JavaScriptTimeoutError(UserCodeError):
+    """V8's own timeout fired (the worker's wall-clock kill is the backstop)."""
+
+
 def prepare() -> None:
     """Start V8 and one isolate ahead of the call (~40 ms), in the confined child."""
     global _racer
@@ -32,7 +36,7 @@ def run(code: str, inputs: dict[str, Any], memory_bytes: int, timeout: float) ->
     except JSOOMException:
         raise UserCodeError("JavaScript ran out of memory") from None
     except JSTimeoutException:
-        raise UserCodeError("JavaScript timed out") from None
+        raise JavaScriptTimeoutError("JavaScript timed out") from None
     except JSEvalException as exc:
         raise UserCodeError(str(exc).strip()) from None
     if not isinstance(text, str):

@@ -45,8 +45,9 @@ def worker_reply(
 ) -> dict[str, Any]:
     """The child's answer object from a worker reply, or the matching error."""
     status = control.get("status")
+    timed_out = f"Code execution timed out after {timeout:g} seconds"
     if status == "timeout":
-        raise SandboxTimeoutError(f"Code execution timed out after {timeout:g} seconds")
+        raise SandboxTimeoutError(timed_out)
     if status == "cpu":
         raise SandboxTimeoutError("Code execution exceeded its CPU time limit")
     if status == "too_large":
@@ -74,5 +75,7 @@ def worker_reply(
             raise SandboxUnsupportedError(f"{REFUSED} ({message})")
         if kind == "too_large":
             raise SandboxOutputTooLargeError(message)
+        if kind == "timeout":
+            raise SandboxTimeoutError(timed_out)
         raise SandboxError(message)
     return answer
