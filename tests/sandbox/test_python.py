@@ -4,6 +4,7 @@ import pytest
 
 from app.sandbox.errors import SandboxError, SandboxOutputTooLargeError, SandboxTimeoutError
 from app.sandbox.pool import LocalSandbox
+from tests.sandbox.conftest import sandbox_settings
 
 
 async def test_main_gets_keyword_arguments(sandbox: LocalSandbox) -> None:
@@ -142,11 +143,15 @@ async def test_huge_allocation_is_a_memory_error(sandbox: LocalSandbox) -> None:
     assert "MemoryError" in info.value.message
 
 
-async def test_growing_memory_is_a_memory_error(sandbox: LocalSandbox) -> None:
-    code = "def main():\n    x = []\n    while True:\n        x.append('a' * 10**6)\n"
-    with pytest.raises(SandboxError) as info:
-        await sandbox.run_code("python3", code, {})
-    assert "MemoryError" in info.value.message
+async def test_growing_memory_is_a_memory_error() -> None:
+    box = LocalSandbox(sandbox_settings(code_sandbox_memory_mb=128, code_execution_timeout=10))
+    try:
+        code = "def main():\n    x = []\n    while True:\n        x.append('a' * 10**6)\n"
+        with pytest.raises(SandboxError) as info:
+            await box.run_code("python3", code, {})
+        assert "MemoryError" in info.value.message
+    finally:
+        await box.aclose()
 
 
 async def test_result_too_large(sandbox: LocalSandbox) -> None:
