@@ -28,9 +28,8 @@ class PendingWrites:
     def read(self, selector: Sequence[str]) -> Any:
         """A value the node can read (MISSING when there is none)."""
         key = tuple(selector)
-        for written, value in self.values.items():
-            if written == key[:2]:
-                return value if len(key) == 2 else _drill(value, key[2:])
+        if key[:2] in self.values:
+            return _drill(self.values[key[:2]], key[2:])
         return self._ctx.pool.lookup(key)
 
     def target(self, selector: Sequence[str], message: str | None = None) -> Any:
