@@ -15,6 +15,7 @@ from app.core.config import get_settings
 from app.core.db import dispose_engine
 from app.runtime import Runtime, build_runtime
 from app.services.generation.reaper import reap_orphans
+from app.services.workflows.reaper import reap_orphan_runs
 
 logger = logging.getLogger("kiln")
 REAPER_INTERVAL = 60.0
@@ -25,6 +26,7 @@ async def _reap_periodically(runtime: Runtime) -> None:
         await asyncio.sleep(REAPER_INTERVAL)
         try:
             await reap_orphans(runtime.registry)
+            await reap_orphan_runs(runtime.registry)
         except Exception:
             logger.exception("reaper run failed")
 
@@ -35,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = await build_runtime(settings)
     app.state.runtime = runtime
     await reap_orphans(runtime.registry)
+    await reap_orphan_runs(runtime.registry)
     reaper = asyncio.create_task(_reap_periodically(runtime), name="kiln-reaper")
     try:
         yield
