@@ -275,6 +275,7 @@ class LevelRunner:
         self._record_failure(execution, exc, status="failed")
         strategy = strategy_of(node.spec)
         if strategy is None:
+            execution.handle = SOURCE  # Dify's record of a failed node keeps the default
             execution.metadata = self._scope.metadata() or None
             engine.emit(engine.stream.node_finished(execution))
             engine.node_finished(execution)
