@@ -15,6 +15,10 @@ Audio (see tests/support/fake_audio.py): ``POST /v1/audio/transcriptions`` answe
 transcript derived from the upload, ``POST /v1/audio/speech`` streams deterministic bytes;
 both are recorded in ``requests`` and follow ``audio_status`` / ``audio_delay``.
 
+Tool calls: with ``behaviour.tool_calls`` set (``[{"name": ..., "arguments": "<json>"}]``),
+a chat completion that offered ``tools`` streams those calls OpenAI's way instead of text
+(id and name first, then the arguments in fragments; ``finish_reason`` ``tool_calls``).
+
 Embeddings: ``POST /v1/embeddings`` answers deterministic 64-dimension bag-of-words
 vectors (one per input), recorded in ``requests``, following ``embedding_status`` /
 ``embedding_delay``.
@@ -102,6 +106,7 @@ class UpstreamBehaviour:
     embedding_status: int = 200  # non-200 => the embeddings endpoint answers an error body
     embedding_delay: float = 0.0  # seconds before an embeddings answer
     hold_embeddings: bool = False  # embeddings answers wait while this is True
+    tool_calls: list[dict[str, str]] | None = None  # answered when the request offers tools
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -368,6 +373,9 @@ class _Connection(asyncio.Protocol):
         prompt_tokens = _count_words(text_in)
         model = str(body.get("model") or _MODELS[0])
         pieces = behaviour.pieces()
+        if body.get("stream") and body.get("tools") and behaviour.tool_calls and not legacy:
+            await self._stream_tool_calls(behaviour.tool_calls, model, keep_alive)
+            return
         if body.get("stream"):
             options = body.get("stream_options") or {}
             usage = bool(options.get("include_usage")) and behaviour.include_usage
@@ -486,6 +494,42 @@ class _Connection(asyncio.Protocol):
             "results": results,
         }
         self._send_json(200, payload, keep_alive)
+
+    async def _stream_tool_calls(
+        self, calls: list[dict[str, str]], model: str, keep_alive: bool
+    ) -> None:
+        """Each call's id and name in one delta, its arguments in two more, then the finish
+        reason, usage and [DONE]."""
+        base = {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            return _sse(_dumps(base | {"choices": [choice]}))
+
+        headers = [
+            ("content-type", "text/event-stream; charset=utf-8"),
+            ("transfer-encoding", "chunked"),
+            ("cache-control", "no-cache"),
+        ]
+        out = self._head(200, headers, keep_alive)
+        out += chunk({"role": "assistant", "content": None})
+        for index, call in enumerate(calls):
+            head = {"index": index, "id": f"call_{index}", "type": "function"}
+            out += chunk(
+                {"tool_calls": [head | {"function": {"name": call["name"], "arguments": ""}}]}
+            )
+            arguments = call.get("arguments", "")
+            middle = len(arguments) // 2
+            for part in (arguments[:middle], arguments[middle:]):
+                out += chunk({"tool_calls": [{"index": index, "function": {"arguments": part}}]})
+        out += chunk({}, "tool_calls")
+        out += _sse(_dumps(base | {"choices": [], "usage": _usage(5, 2)}))
+        self._write(out + _sse("[DONE]") + b"0\r\n\r\n")
 
     async def _stream(
         self,
