@@ -87,6 +87,16 @@ async def test_without_a_window_every_turn_and_without_a_template_sys_query() ->
     ]  # fmt: skip
 
 
+async def test_an_earlier_query_keeps_its_files_after_its_text() -> None:
+    part = {"type": "image_url", "image_url": {"url": "https://x/old.png", "detail": "low"}}
+    history = [Turn("see this", "nice", parts=[part])]
+    run = await run_model_node(llm([USER], memory=MEMORY), chat_pool("and?"), history=history)
+    assert run.request.messages[1] == {
+        "role": "user",
+        "content": [{"type": "text", "text": "see this"}, part],
+    }
+
+
 async def test_memory_is_cut_from_the_oldest_to_fit_the_token_budget() -> None:
     history = [Turn(f"question number {i} " * 4, f"answer {i} " * 4) for i in range(5)]
     model = dict(MODEL, completion_params={"max_tokens": 128_000 - 40})  # gpt-4o-mini: 128k

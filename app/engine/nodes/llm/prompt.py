@@ -51,8 +51,17 @@ class Message:
     role: str
     text: str = ""
     parts: list[dict[str, Any]] = field(default_factory=list)  # file parts, before the text
+    history: dict[str, Any] | None = None  # a memory message, sent as memory built it
+
+    @property
+    def empty(self) -> bool:
+        if self.history is not None:
+            return not self.history.get("content")
+        return not self.text and not self.parts
 
     def to_openai(self) -> dict[str, Any]:
+        if self.history is not None:
+            return self.history
         if not self.parts:
             return {"role": self.role, "content": self.text}
         content = [*self.parts]
@@ -205,11 +214,12 @@ class PromptBuilder:
             messages = await self._chat(context, query)
         parts = await file_parts(self.ctx, vision_files, self.detail)
         if parts:
-            if messages and messages[-1].role == "user":
-                messages[-1].parts[:0] = parts
+            last = messages[-1] if messages else None
+            if last is not None and last.role == "user" and last.history is None:
+                last.parts[:0] = parts
             else:
                 messages.append(Message("user", "", parts))
-        kept = [m.to_openai() for m in messages if m.text or m.parts]
+        kept = [m.to_openai() for m in messages if not m.empty]
         if not kept:
             raise NodeError(NO_PROMPT, "NoPromptFoundError")
         return kept
@@ -265,13 +275,8 @@ class PromptBuilder:
         for template in self.template.messages:
             messages += await self._render(template, context)
         for item in self._history():
-            content = item["content"]
-            if isinstance(content, list):
-                text = "".join(str(p.get("text") or "") for p in content if p.get("type") == "text")
-                parts = [p for p in content if p.get("type") != "text"]
-                messages.append(Message(item["role"], text, parts))
-            else:
-                messages.append(Message(item["role"], str(content or "")))
+            # Kept as memory built it (an earlier query's files follow its text).
+            messages.append(Message(item["role"], history=item))
         if query:
             messages += await self._render(MessageTemplate("user", query), "")
         return messages
