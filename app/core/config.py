@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     stop_flag_ttl: int = 600
     shutdown_grace_period: float = 30.0  # seconds to let streams finish on SIGTERM
 
+    # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
+    request_body_size_limit: int = 10
+
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""
