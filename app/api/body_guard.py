@@ -68,12 +68,6 @@ class BodyGuard:
             await _too_large(scope, receive, send)
             return
         received = 0
-        started = False
-
-        async def counting(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
 
         async def counted() -> Message:
             nonlocal received
@@ -84,11 +78,12 @@ class BodyGuard:
                     raise BodyTooLarge()
             return message
 
+        # `send` is passed through untouched: it carries every streamed event. Kiln reads a
+        # body before it answers, so the 413 below is always the response's start.
         try:
-            await self.app(scope, counted, counting)
+            await self.app(scope, counted, send)
         except BodyTooLarge:
-            if not started:
-                await _too_large(scope, receive, send)
+            await _too_large(scope, receive, send)
         except ClientDisconnect:
             # No one is left to answer; nothing of Kiln's went wrong.
             logger.debug(
