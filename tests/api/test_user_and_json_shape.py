@@ -94,10 +94,14 @@ async def test_a_user_longer_than_255_characters_is_refused_on_every_endpoint(
     stop = "/v1/chat-messages/some-task/stop"
     _refused(await client.post(stop, json={"user": LONG_USER}, headers=headers), USER_TOO_LONG)
     some_id = "00000000-0000-4000-8000-000000000000"
+    feedback = {"rating": "like", "user": LONG_USER}
+    resp = await client.post(f"/v1/messages/{some_id}/feedbacks", json=feedback, headers=headers)
+    _refused(resp, USER_TOO_LONG)
     for path, params in (
         ("/v1/conversations", {}),
         ("/v1/messages", {"conversation_id": some_id}),
         (f"/v1/conversations/{some_id}/variables", {}),
+        (f"/v1/messages/{some_id}/suggested", {}),
     ):
         resp = await client.get(path, params=params | {"user": LONG_USER}, headers=headers)
         _refused(resp, USER_TOO_LONG)
