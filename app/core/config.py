@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     http_request_max_text_size: int = 1024 * 1024  # bytes of a text HTTP-node response
     http_request_max_binary_size: int = 10 * 1024 * 1024  # bytes of a file response
 
+    # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
+    request_body_size_limit: int = 10
+
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""
