@@ -96,6 +96,26 @@ class Settings(BaseSettings):
     # a job whose lease lapsed (its process died) reports `error`.
     annotation_job_lease_ttl: int = 30
 
+    # Code sandbox: workflow `code` nodes (Python 3, JavaScript), `template-transform`
+    # nodes and Jinja2 prompts run in confined child processes (app/sandbox), or on a Dify
+    # `dify-sandbox` server when an endpoint is set. Output limits are Dify's CODE_* and
+    # TEMPLATE_TRANSFORM_MAX_LENGTH defaults.
+    code_execution_endpoint: str = ""  # e.g. http://sandbox:8194; empty = local sandbox
+    code_execution_api_key: str = "dify-sandbox"  # X-Api-Key for the dify-sandbox server
+    code_execution_timeout: float = 15.0  # seconds one call may run (wall clock)
+    code_sandbox_workers: int = 4  # local worker processes (started as needed)
+    code_sandbox_memory_mb: int = 512  # per call: address space (Python), heap (JavaScript)
+    code_sandbox_max_output_bytes: int = 8 * 1024 * 1024  # a call's answer, as JSON
+    code_max_string_length: int = 80000
+    code_max_number: int = 9223372036854775807
+    code_min_number: int = -9223372036854775808
+    code_max_precision: int = 20  # decimal places of a float output
+    code_max_depth: int = 5
+    code_max_string_array_length: int = 30
+    code_max_object_array_length: int = 30
+    code_max_number_array_length: int = 1000
+    template_transform_max_length: int = 80000  # characters of a rendered template
+
     @field_validator("database_url")
     @classmethod
     def _normalize_db(cls, value: str) -> str:
