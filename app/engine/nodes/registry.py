@@ -4,9 +4,12 @@ when a run reaches it (nodes/unavailable.py)."""
 from app.engine.graph.model import NodeSpec
 from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.base import Node, NodeConfigError
+from app.engine.nodes.code.node import CodeNode
 from app.engine.nodes.end.node import EndNode
+from app.engine.nodes.http_request.node import HttpRequestNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.start.node import StartNode
+from app.engine.nodes.template_transform.node import TemplateTransformNode
 from app.engine.nodes.unavailable import UnavailableNode
 
 NODE_TYPES: dict[str, type[Node]] = {
@@ -18,6 +21,9 @@ NODE_TYPES: dict[str, type[Node]] = {
         IterationStartNode,
         LoopStartNode,
         LoopEndNode,
+        CodeNode,
+        TemplateTransformNode,
+        HttpRequestNode,
     )
 }
 

@@ -150,6 +150,10 @@ class LevelRunner:
         ready: list[tuple[str, str | None]] = []
         for target in touched:
             self._settle(target, ready, predecessor=node_id)
+        # Responses hear of the node only now, once what its branch skips is known, so an
+        # answer on an untaken branch never starts streaming.
+        if self._coordinator is not None:
+            self._coordinator.node_finished(node_id)
         return ready
 
     def _settle(self, node_id: str, ready: list[tuple[str, str | None]], predecessor: str) -> None:
@@ -264,8 +268,6 @@ class LevelRunner:
         execution.finished = time.time()
         engine.emit(engine.stream.node_finished(execution))
         engine.node_finished(execution)
-        if self._coordinator is not None:
-            self._coordinator.node_finished(node.id)
 
     def _failed(self, node: Node, execution: NodeExecution, exc: NodeError) -> _Done:
         engine = self._engine
@@ -286,8 +288,6 @@ class LevelRunner:
         engine.totals.exceptions += 1
         engine.emit(engine.stream.node_finished(execution))
         engine.node_finished(execution)
-        if self._coordinator is not None:
-            self._coordinator.node_finished(node.id)
         return _Done(node.id, FAIL_BRANCH if strategy == FAIL_BRANCH else SOURCE)
 
     def _metadata(self, result: NodeResult) -> dict[str, Any] | None:
