@@ -143,10 +143,12 @@ def _build(
     first = [(name.encode("ascii"), value.encode("ascii")) for name, value in defaults.items()]
     sent = httpx.Headers(first + raw)
     try:
+        target = httpx.URL(url)
+        if params:  # merged into the URL's own query, as httpx before 0.28 did for Dify
+            target = target.copy_merge_params(tuple(params))
         request = httpx.Request(
             method.upper(),
-            url,
-            params=tuple(params) if params else None,
+            target,
             headers=sent,
             content=content if content else None,
             data=data if data is not None else None,
