@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import os
 import platform
 import statistics
 import time
@@ -44,6 +45,16 @@ async def timed(call: Callable[[], Awaitable[object]], calls: int, gap: float) -
     return times
 
 
+def pool_cpu_seconds(box: LocalSandbox) -> float:
+    """CPU time of the pool's workers and of the children they reaped (from /proc)."""
+    total = 0.0
+    for worker in box._idle:
+        with open(f"/proc/{worker.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 async def run(calls: int, gap: float, concurrent: int) -> tuple[list[list[str]], str]:
     box = LocalSandbox(Settings())
     kinds: dict[str, Callable[[], Awaitable[object]]] = {
@@ -61,13 +72,17 @@ async def run(calls: int, gap: float, concurrent: int) -> tuple[list[list[str]],
         for name, call in kinds.items():
             for label, pause in ((f"{gap * 1000:g} ms apart", gap), ("back to back", 0.0)):
                 await asyncio.sleep(0.2)
+                cpu = pool_cpu_seconds(box) + time.process_time()
                 times = await timed(call, calls, pause)
+                await asyncio.sleep(0.2)  # the last child is confined and reaped
+                cpu = pool_cpu_seconds(box) + time.process_time() - cpu
                 rows.append(
                     [
                         name,
                         label,
                         f"{statistics.median(times):.1f}",
                         f"{percentile(times, 0.99):.1f}",
+                        f"{cpu / calls * 1000:.1f}",
                     ]
                 )
         await asyncio.sleep(0.2)
@@ -85,7 +100,14 @@ async def run(calls: int, gap: float, concurrent: int) -> tuple[list[list[str]],
     return rows, throughput
 
 
-def write_results(rows: list[list[str]], throughput: str, command: str, calls: int) -> None:
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def write_results(
+    rows: list[list[str]], throughput: str, command: str, calls: int, load: str
+) -> None:
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         START,
@@ -95,10 +117,12 @@ def write_results(rows: list[list[str]], throughput: str, command: str, calls: i
         f"Linux {platform.release()}. Each call goes through the local pool: server -> worker "
         "-> an already forked and confined child (rlimits, Landlock, seccomp) -> answer. "
         f"{calls} calls per row; one worker serves sequential calls, so back-to-back calls "
-        "also wait for its next child to be confined (JavaScript: V8 started in it).",
+        "also wait for its next child to be confined (JavaScript: V8 started in it). "
+        f"Load average before/after the run: {load} ({os.cpu_count()} cores; other work on "
+        "the machine inflates these figures).",
         "",
-        "| call | pacing | p50 ms | p99 ms |",
-        "|---|---|---|---|",
+        "| call | pacing | p50 ms | p99 ms | CPU ms per call (server, worker, child) |",
+        "|---|---|---|---|---|",
         *(f"| {' | '.join(row)} |" for row in rows),
         "",
         f"Throughput: {throughput}.",
@@ -125,13 +149,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    before = load_average()
     rows, throughput = asyncio.run(run(args.calls, args.gap, args.concurrent))
+    load = f"{before} / {load_average()}"
+    print(f"load average before/after: {load}")
     for row in rows:
         print(" | ".join(row))
     print(throughput)
     if not args.no_write:
         command = ".venv/bin/python -m bench.sandbox_bench"
-        write_results(rows, throughput, command, args.calls)
+        write_results(rows, throughput, command, args.calls, load)
 
 
 if __name__ == "__main__":

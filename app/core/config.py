@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     stop_flag_ttl: int = 600
     shutdown_grace_period: float = 30.0  # seconds to let streams finish on SIGTERM
 
+    # Workflow engine (Dify's WORKFLOW_MAX_EXECUTION_TIME / _STEPS, MAX_VARIABLE_SIZE,
+    # HTTP_REQUEST_NODE_*)
+    workflow_max_execution_time: float = 1200.0  # seconds a graph run may take
+    workflow_max_execution_steps: int = 500  # node runs per graph level
+    workflow_max_variable_size: int = 200 * 1024  # bytes of one node output
+    workflow_cache_size: int = 256  # compiled workflow versions kept per process
+    http_request_max_text_size: int = 1024 * 1024  # bytes of a text HTTP-node response
+    http_request_max_binary_size: int = 10 * 1024 * 1024  # bytes of a file response
+
+    # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
+    request_body_size_limit: int = 10
+
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""

@@ -11,6 +11,7 @@ import collections  # noqa: F401
 import datetime  # noqa: F401
 import decimal  # noqa: F401
 import functools  # noqa: F401
+import gc
 import hashlib  # noqa: F401
 import itertools  # noqa: F401
 import json  # noqa: F401
@@ -99,33 +100,38 @@ class Worker:
     def _collect(
         self, child: _Child, deadline: float, cap: int
     ) -> tuple[dict[str, Any], bytearray]:
-        # One buffer of cap + 1 bytes: pages are only allocated as the answer fills them,
-        # and the caller wipes it (it never becomes an immutable, unwipeable bytes).
-        data = bytearray(cap + 1)
-        view = memoryview(data)
+        # Mutable buffers only, never reallocated (which would leave copies behind): the
+        # answer's chunks are wiped here, the joined answer by the caller.
+        chunks: list[bytearray] = []
         size = 0
+        scratch = bytearray(1 << 16)
+        view = memoryview(scratch)
         poller = select.poll()
         poller.register(child.result_r, select.POLLIN)
         eof = False
-        while not eof:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not poller.poll(remaining * 1000):
-                return {"status": "timeout"}, bytearray()
-            while True:
-                try:
-                    count = os.readv(child.result_r, [view[size:]])
-                except BlockingIOError:
-                    break
-                if not count:
-                    eof = True
-                    break
-                size += count
-                if size > cap:
-                    view.release()
-                    protocol.wipe(data)
-                    return {"status": "too_large"}, bytearray()
-        view.release()
-        del data[size:]
+        try:
+            while not eof:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not poller.poll(remaining * 1000):
+                    return {"status": "timeout"}, bytearray()
+                while True:
+                    try:
+                        count = os.readv(child.result_r, [view])
+                    except BlockingIOError:
+                        break
+                    if not count:
+                        eof = True
+                        break
+                    size += count
+                    if size > cap:
+                        return {"status": "too_large"}, bytearray()
+                    chunks.append(bytearray(view[:count]))
+            data = bytearray(b"").join(chunks)
+        finally:
+            view.release()
+            protocol.wipe(scratch)
+            for chunk in chunks:
+                protocol.wipe(chunk)
         if data.endswith(b"}"):
             # The child closes its end right after a complete answer, before it exits:
             # no need to wait for its exit (tearing down its memory takes milliseconds).
@@ -175,6 +181,9 @@ def main() -> None:
             protocol.write_all(proto_out, protocol.encode({"status": "unsupported"}))
         return
     worker = Worker(confine.Limits())
+    # Children are forks: keep their garbage collector off the worker's own objects, whose
+    # pages would otherwise all be copied on the child's first collection.
+    gc.freeze()
     worker.replenish(javascript=False)
     protocol.write_all(proto_out, protocol.encode({"status": "ready", "pid": os.getpid()}))
     while (message := protocol.read_message(proto_in)) is not None:
