@@ -9,6 +9,7 @@ capped while it is read, gzip/deflate bodies are decoded under the same cap, and
 exchange is bounded by the sum of the connect, read and write timeouts. No proxy settings
 from the environment are honoured (a proxy would bypass the pin)."""
 
+import functools
 import re
 import ssl
 import zlib
@@ -189,7 +190,9 @@ def _same_origin(one: httpx.URL, other: httpx.URL) -> bool:
     return one.scheme == other.scheme and one.host == other.host and one.port == other.port
 
 
+@functools.cache
 def _ssl_context(verify: bool) -> ssl.SSLContext:
+    """One context per setting (loading the CA store is not free)."""
     context = ssl.create_default_context()
     if not verify:
         context.check_hostname = False

@@ -4,11 +4,11 @@ variable is None, so it renders as `None`, as in Dify; the output is capped in l
 
 from app.engine.graph.model import NodeSpec
 from app.engine.nodes.base import Node, NodeConfigError, NodeContext, NodeError, NodeResult
-from app.engine.nodes.code.errors import CODE_EXECUTION_ERROR
 from app.engine.nodes.code.inputs import input_values, parse_variables
 from app.sandbox.errors import SandboxError
 
 NO_SANDBOX = "Template rendering is not available: this server has no code sandbox configured"
+NO_ERROR_TYPE = ""  # Dify reports template failures without an error type
 
 
 class TemplateTransformNode(Node):
@@ -28,14 +28,14 @@ class TemplateTransformNode(Node):
         inputs = input_values(ctx.pool, self.variables)
         sandbox = ctx.workflow.services.sandbox
         if sandbox is None:
-            raise NodeError(NO_SANDBOX, CODE_EXECUTION_ERROR, inputs=inputs)
+            raise NodeError(NO_SANDBOX, NO_ERROR_TYPE, inputs=inputs)
         try:
             output = await sandbox.render_template(self.template, inputs)
         except SandboxError as exc:
-            raise NodeError(exc.message, CODE_EXECUTION_ERROR, inputs=inputs) from None
+            raise NodeError(exc.message, NO_ERROR_TYPE, inputs=inputs) from None
         limit = ctx.workflow.limits.template_max_length
         if len(output) > limit:
             raise NodeError(
-                f"Output length exceeds {limit} characters", "OutputLengthError", inputs=inputs
+                f"Output length exceeds {limit} characters", NO_ERROR_TYPE, inputs=inputs
             )
         return NodeResult(outputs={"output": output}, inputs=inputs)
