@@ -7,12 +7,21 @@ the conversation variables after the run. Not compared: ids, times, usage, error
 (informative only). Where graphon is not Dify (`graphon_differs`), KILN_EXPECTS says what
 Kiln does instead and why."""
 
+import copy
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from app.engine.nodes.unavailable import UnavailableNode
-from tests.engine.graph_cases import all_cases, describe, load_case, load_golden, run_case
+from tests.engine.graph_cases import (
+    all_cases,
+    close_shared_sandbox,
+    describe,
+    load_case,
+    load_golden,
+    run_case,
+)
 
 # Where Kiln follows Dify rather than graphon: {(graph, case): {field: expected}}. For a
 # case graphon could not run (a `skipped` golden), the entry is the whole expected result.
@@ -57,6 +66,35 @@ def _legacy_aggregator(lang: str, greeting: str) -> dict[str, Any]:
 
 KILN_EXPECTS[("wf_aggregator_legacy", "fr")] = _legacy_aggregator("fr", "Bonjour")
 KILN_EXPECTS[("wf_aggregator_legacy", "en")] = _legacy_aggregator("en", "Hello")
+
+
+def _error_type(graph: str, case: str, node_id: str, error_type: str) -> dict[str, Any]:
+    """The golden's nodes with one node's `error_type` output replaced."""
+    nodes = copy.deepcopy(load_golden(graph, case)["nodes"])
+    nodes[node_id]["outputs"]["error_type"] = error_type
+    return {"nodes": nodes}
+
+
+# A failing code node's `error_type` is Dify's class for sandbox failures,
+# `CodeExecutionError` (core/helper/code_executor); the goldens carry the name of the
+# oracle's executor error, graphon's `SandboxCodeExecutionError`.
+KILN_EXPECTS.update(
+    {
+        (graph, case): _error_type(graph, case, node_id, "CodeExecutionError")
+        for graph, case, node_id in (
+            ("chat_error_fail_branch", "not_a_number", "parse"),
+            ("wf_error_default_value", "raises", "divide"),
+            ("wf_error_retry", "retries_then_default", "flaky"),
+        )
+    }
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _sandbox_closed() -> AsyncIterator[None]:
+    """The cases share one local sandbox (graph_cases.shared_sandbox); stop its workers."""
+    yield
+    await close_shared_sandbox()
 
 
 def _unavailable(result_nodes: dict[str, Any]) -> list[str]:

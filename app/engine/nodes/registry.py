@@ -5,11 +5,14 @@ from app.engine.graph.model import NodeSpec
 from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.assigner.node import AssignerNode
 from app.engine.nodes.base import Node, NodeConfigError
+from app.engine.nodes.code.node import CodeNode
 from app.engine.nodes.end.node import EndNode
+from app.engine.nodes.http_request.node import HttpRequestNode
 from app.engine.nodes.if_else.node import IfElseNode
 from app.engine.nodes.list_operator.node import ListOperatorNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.start.node import StartNode
+from app.engine.nodes.template_transform.node import TemplateTransformNode
 from app.engine.nodes.unavailable import UnavailableNode
 from app.engine.nodes.variable_aggregator.node import VariableAggregatorNode
 
@@ -26,6 +29,9 @@ NODE_TYPES: dict[str, type[Node]] = {
         VariableAggregatorNode,
         AssignerNode,
         ListOperatorNode,
+        CodeNode,
+        TemplateTransformNode,
+        HttpRequestNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
