@@ -5,6 +5,7 @@ from app.engine.graph.model import NodeSpec
 from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.base import Node, NodeConfigError
 from app.engine.nodes.end.node import EndNode
+from app.engine.nodes.iteration.node import IterationNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.unavailable import UnavailableNode
@@ -18,6 +19,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         IterationStartNode,
         LoopStartNode,
         LoopEndNode,
+        IterationNode,
     )
 }
 
