@@ -6,6 +6,7 @@ from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.base import Node, NodeConfigError
 from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.iteration.node import IterationNode
+from app.engine.nodes.loop.node import LoopNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.unavailable import UnavailableNode
@@ -20,6 +21,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         LoopStartNode,
         LoopEndNode,
         IterationNode,
+        LoopNode,
     )
 }
 

@@ -14,7 +14,12 @@ from app.engine.nodes.base import Node, NodeContext, NodeError, NodeResult, Usag
 from app.engine.nodes.registry import NODE_TYPES
 from app.engine.run_context import RunContext
 from app.engine.variables.pool import VariablePool
-from app.engine.workflow.engine import WorkflowOutcome, compile_workflow, run_workflow
+from app.engine.workflow.engine import (
+    CompiledWorkflow,
+    WorkflowOutcome,
+    compile_workflow,
+    run_workflow,
+)
 from app.engine.workflow.env import WorkflowRun
 from app.engine.workflow.events import NodeExecution, WorkflowStream
 from tests.engine.fakes import FakeGateway
@@ -54,6 +59,36 @@ def iteration(
         ),
         node(f"{node_id}start", "iteration-start", node_id),
     ]
+
+
+def loop(
+    node_id: str,
+    count: int,
+    variables: list[dict[str, Any]],
+    parent: str | None = None,
+    **data: Any,
+) -> list[dict[str, Any]]:
+    """A loop node and its loop-start child (`<id>start`)."""
+    return [
+        node(
+            node_id,
+            "loop",
+            parent,
+            loop_count=count,
+            loop_variables=variables,
+            start_node_id=f"{node_id}start",
+            **{"break_conditions": [], "logical_operator": "and", **data},
+        ),
+        node(f"{node_id}start", "loop-start", node_id),
+    ]
+
+
+def constant(label: str, var_type: str, value: Any) -> dict[str, Any]:
+    return {"label": label, "var_type": var_type, "value_type": "constant", "value": value}
+
+
+def condition(selector: list[str], operator: str, value: Any) -> dict[str, Any]:
+    return {"variable_selector": selector, "comparison_operator": operator, "value": value}
 
 
 def end(*outputs: tuple[str, list[str]]) -> dict[str, Any]:
@@ -104,8 +139,10 @@ async def run_graph(
     run: RunContext | None = None,
     seconds: float = 60,
     query: str = "",
+    compiled: CompiledWorkflow | None = None,
 ) -> Ran:
-    compiled = compile_workflow({"graph": {"nodes": nodes, "edges": edges}})
+    if compiled is None:
+        compiled = compile_workflow({"graph": {"nodes": nodes, "edges": edges}})
     mode = AppMode.ADVANCED_CHAT if chat else AppMode.WORKFLOW
     workflow = WorkflowRun(mode, "app", "wf", "run", "task", inputs=dict(inputs or {}))
     system: dict[str, Any] = {"query": query} if chat else {}
@@ -198,8 +235,36 @@ class TextNode(Node):
         return NodeResult(outputs={"text": text})
 
 
+class BumpNode(Node):
+    """`bump`: adds `by` (default 1) to the number at `target`, in place in the pool, as an
+    assigner does to a loop variable; `append` adds a value to the list at `target`."""
+
+    node_type = "bump"
+
+    async def run(self, ctx: NodeContext) -> NodeResult:
+        target = self.data["target"]
+        current = ctx.pool.get(target)
+        if "append" in self.data:
+            current.append(ctx.pool.get(self.data["append"]))  # in place, on purpose
+        else:
+            ctx.pool.add(target[0], target[1], current + self.data.get("by", 1))
+        return NodeResult()
+
+
+class GateNode(Node):
+    """`gate`: a branch node taking `true` when the number at `source` is at least `at`."""
+
+    node_type = "gate"
+    is_branch = True
+
+    async def run(self, ctx: NodeContext) -> NodeResult:
+        value = ctx.pool.get(self.data["source"])
+        at = ctx.pool.get(self.data["at"]) if isinstance(self.data["at"], list) else self.data["at"]
+        return NodeResult(handle="true" if value >= at else "false")
+
+
 @pytest.fixture
 def container_test_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
     Probe.reset()
-    for cls in (WorkNode, PickNode, TextNode):
+    for cls in (WorkNode, PickNode, TextNode, BumpNode, GateNode):
         monkeypatch.setitem(NODE_TYPES, cls.node_type, cls)
