@@ -357,3 +357,20 @@ async def test_the_deadline_is_not_an_error_a_mode_can_tolerate() -> None:
     ran = await run_graph(nodes, edges, inputs, seconds=0.2)
     assert ran.outcome.status == "failed"
     assert len(Probe.started) == 1
+
+
+async def test_an_answer_can_show_a_streaming_node_inside_once_the_iteration_ends() -> None:
+    nodes = [
+        START,
+        *iteration("each", ["start", "items"], ["say", "text"]),
+        node("say", "text", "each", text="last words"),
+        node("top", "answer", answer="said {{#say.text#}}."),
+        node("later", "work", source=["start", "items"], sleep=0.05),
+    ]
+    edges = [*chain("start", "each", "top", "later"), edge("eachstart", "say")]
+    ran = await run_graph(nodes, edges, {"items": [1, 2]}, chat=True)
+    assert ran.outcome.answer == "said last words."
+    names = [(e["event"], e.get("data", {}).get("node_id")) for e in ran.events]
+    first_message = next(i for i, e in enumerate(ran.events) if e["event"] == "message")
+    # The value goes out when the iteration has finished, not only when the run ends.
+    assert first_message < names.index(("node_started", "later"))

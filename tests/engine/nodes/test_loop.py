@@ -341,3 +341,19 @@ async def test_the_run_deadline_ends_a_long_loop() -> None:
     assert time.perf_counter() - started < 0.6
     assert ran.outcome.status == "failed"
     assert ran.outcome.error == "Maximum execution time exceeded: 0.3s"
+
+
+async def test_nothing_inside_a_loop_streams_into_the_answer() -> None:
+    nodes, edges = _counting("0", count=2)
+    nodes[-1] = node("top", "answer", answer="n={{#count_up.num#}} said {{#say.text#}}")
+    nodes += [
+        node("say", "text", "count_up", text="inside words"),
+        node("inner_answer", "answer", "count_up", answer="inner {{#say.text#}}"),
+    ]
+    edges = [*chain("start", "count_up", "top"), *chain("count_upstart", "bump0", "say")]
+    edges.append(edge("say", "inner_answer"))
+    ran = await run_graph(nodes, edges, chat=True)
+    assert ran.outcome.status == "succeeded"
+    messages = [e["answer"] for e in ran.events if e["event"] == "message"]
+    assert "".join(messages) == "n=2 said inside words"
+    assert ran.outcome.answer == "n=2 said inside words"
