@@ -65,7 +65,7 @@ class ContainerEvents:
             {
                 "outputs": plain(outputs),
                 "outputs_truncated": False,
-                "created_at": int(self.started),
+                "created_at": int(now),  # Dify stamps each event when it sends it
                 "extras": {},
                 "inputs": plain(inputs),
                 "inputs_truncated": False,
