@@ -315,7 +315,7 @@ async def test_a_stop_request_ends_a_long_loop_promptly() -> None:
     stop = asyncio.Event()
     run = RunContext.lasting(FakeGateway(), lambda _: None, stop, 60)
     nodes, edges = _counting("1", count=1000)
-    nodes.append(node("slow", "work", "count_up", source=["count_up", "num"], sleep=0.1))
+    nodes.append(node("slow", "work", "count_up", source=["count_up", "num"], sleep=1))
     edges.append(edge("bump0", "slow"))
 
     async def stop_soon() -> None:
@@ -326,9 +326,9 @@ async def test_a_stop_request_ends_a_long_loop_promptly() -> None:
     started = time.perf_counter()
     ran = await run_graph(nodes, edges, run=run)
     await stopper
-    assert time.perf_counter() - started < 0.45
+    assert time.perf_counter() - started < 0.75  # mid-round: the round takes 1 s
     assert ran.outcome.status == "stopped"
-    assert len(Probe.started) <= 3 and Probe.running == 0
+    assert len(Probe.started) == 1 and Probe.running == 0
     assert not ran.of("loop_completed")
 
 
