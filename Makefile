@@ -44,7 +44,7 @@ services:
 # In-process tests (engine, nodes, sandbox, units: no server, no database) run once; the
 # HTTP contract suite runs on SQLite and PostgreSQL, each without and with Redis, then once
 # more on a throw-away PostgreSQL 18 with pgvector (annotation vector search in the database).
-ONCE := tests/unit tests/engine
+ONCE := tests/unit tests/engine tests/sandbox
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider
 HTTP_SUITE := $(PYTEST) $(addprefix --ignore=,$(ONCE))
 pytest: install services

@@ -82,6 +82,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     for warning in imported.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for problem in imported.problems:
+        print(f"will not run: {problem}", file=sys.stderr)
     app = imported.app
     record = {"app_id": app.id, "name": app.name, "mode": app.mode, "api_key": imported.api_key}
     if args.json:
@@ -109,6 +111,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
             status = 1
             continue
         print(f"{imported.app.name:<28} {imported.app.mode:<14} {key}")
+        for problem in imported.problems:
+            print(f"  will not run: {problem}", file=sys.stderr)
     return status
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api.body_guard import BodyGuard
 from app.api.errors import install_error_handlers
 from app.api.middleware import DifyCors, HeadAsGet
 from app.api.router import root
@@ -15,6 +16,7 @@ from app.core.config import get_settings
 from app.core.db import dispose_engine
 from app.runtime import Runtime, build_runtime
 from app.services.generation.reaper import reap_orphans
+from app.services.workflows.reaper import reap_orphan_runs
 
 logger = logging.getLogger("kiln")
 REAPER_INTERVAL = 60.0
@@ -25,6 +27,7 @@ async def _reap_periodically(runtime: Runtime) -> None:
         await asyncio.sleep(REAPER_INTERVAL)
         try:
             await reap_orphans(runtime.registry)
+            await reap_orphan_runs(runtime.registry)
         except Exception:
             logger.exception("reaper run failed")
 
@@ -35,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = await build_runtime(settings)
     app.state.runtime = runtime
     await reap_orphans(runtime.registry)
+    await reap_orphan_runs(runtime.registry)
     reaper = asyncio.create_task(_reap_periodically(runtime), name="kiln-reaper")
     try:
         yield
@@ -54,6 +58,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(root)
+    app.add_middleware(BodyGuard)  # inside CORS: a 413 carries the CORS headers too
     app.add_middleware(DifyCors)
     app.add_middleware(HeadAsGet)
     return app

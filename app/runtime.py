@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from app.core.config import Settings
+from app.engine.workflow.env import HttpCaller
 from app.gateway.gateway import ModelGateway
+from app.sandbox.base import CodeSandbox, build_sandbox
 from app.tasks.annotation_jobs import (
     AnnotationJobStore,
     InProcessAnnotationJobs,
@@ -28,6 +30,8 @@ class Runtime:
     limiter: ActiveRequestLimiter
     annotation_jobs: AnnotationJobStore
     redis: Redis | None = None
+    sandbox: CodeSandbox | None = None  # code and template nodes (app/sandbox)
+    http_caller: HttpCaller | None = None  # http-request nodes, through the SSRF guard
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
 
@@ -49,6 +53,9 @@ class Runtime:
 
     async def close(self) -> None:
         await self.registry.close()
+        if self.sandbox is not None:
+            with contextlib.suppress(Exception):
+                await self.sandbox.aclose()
         await self.gateway.aclose()
         if self.redis is not None:
             with contextlib.suppress(Exception):
@@ -77,4 +84,6 @@ async def build_runtime(settings: Settings) -> Runtime:
         limiter = InProcessLimiter()
         annotation_jobs = InProcessAnnotationJobs()
     await registry.start()
-    return Runtime(settings, gateway, registry, limiter, annotation_jobs, redis)
+    # Workers start on the first code or template node, not here.
+    sandbox = build_sandbox(settings)
+    return Runtime(settings, gateway, registry, limiter, annotation_jobs, redis, sandbox)

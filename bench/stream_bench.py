@@ -114,6 +114,7 @@ class Bench:
     kiln_port: int = 0
     api_key: str = ""
     results: dict[str, Any] = field(default_factory=dict)
+    dsl: Path = DSL  # the app `kiln apps import` brings in
 
     # -- set-up ------------------------------------------------------------------------
     async def start_upstream(self) -> None:
@@ -156,9 +157,8 @@ class Bench:
 
     async def start_kiln(self) -> None:
         await self.kiln_command("migrate")
-        record = json.loads(
-            (await self.kiln_command("apps", "import", str(DSL), "--json")).strip().splitlines()[-1]
-        )
+        imported = await self.kiln_command("apps", "import", str(self.dsl), "--json")
+        record = json.loads(imported.strip().splitlines()[-1])
         self.api_key = record["api_key"]
         self.kiln_port = free_port()
         log = (self.tmp / "kiln.log").open("wb")

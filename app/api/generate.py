@@ -6,11 +6,13 @@ from starlette.responses import Response
 
 from app.api.body import parse_model, read_json, required_user
 from app.api.streaming import respond
+from app.core.app_mode import AppMode
 from app.models import App
 from app.runtime import Runtime
 from app.schemas.chat import ChatRequestPayload, CompletionRequestPayload
 from app.services.generation import stop as stop_requests
 from app.services.generation.start import GenerateCommand, check_mode, start_generation
+from app.services.workflows.chatflow import start_chatflow
 
 
 async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> Response:
@@ -36,7 +38,10 @@ async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> R
         auto_generate_name=auto_generate_name,
         files=payload.files,
     )
-    generation = await start_generation(runtime, app, command)
+    if app.app_mode is AppMode.ADVANCED_CHAT:
+        generation = await start_chatflow(runtime, app, command)
+    else:
+        generation = await start_generation(runtime, app, command)
     return await respond(generation, payload.streaming, runtime.settings)
 
 

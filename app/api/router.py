@@ -16,10 +16,22 @@ from app.api.routes import (
     index,
     messages,
     signed_files,
+    workflows,
 )
 
 service_api = APIRouter(prefix="/v1")
-for module in (index, chat, completion, conversations, messages, end_users, files, audio, app_info):
+for module in (
+    index,
+    chat,
+    completion,
+    workflows,
+    conversations,
+    messages,
+    end_users,
+    files,
+    audio,
+    app_info,
+):
     service_api.include_router(module.router)
 service_api.include_router(annotations.router)
 

@@ -1,13 +1,21 @@
 """Turn a started generation into Dify's blocking JSON or SSE response."""
 
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 import orjson
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
 from app.core.config import Settings
-from app.services.generation.listener import Generation
+
+
+class Listener(Protocol):
+    """A started run as its response sees it (chat, completion, workflow)."""
+
+    def sse(self) -> AsyncIterator[bytes]: ...
+
+    async def blocking_response(self) -> dict[str, Any]: ...
 
 
 def _ping() -> ServerSentEvent:
@@ -15,7 +23,7 @@ def _ping() -> ServerSentEvent:
     return ServerSentEvent(event="ping", sep="\n")
 
 
-async def respond(generation: Generation, streaming: bool, settings: Settings) -> Response:
+async def respond(generation: Listener, streaming: bool, settings: Settings) -> Response:
     if not streaming:
         body: dict[str, Any] = await generation.blocking_response()
         return Response(orjson.dumps(body), media_type="application/json")

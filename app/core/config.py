@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     stop_flag_ttl: int = 600
     shutdown_grace_period: float = 30.0  # seconds to let streams finish on SIGTERM
 
+    # Workflow engine (Dify's WORKFLOW_MAX_EXECUTION_TIME / _STEPS, MAX_VARIABLE_SIZE,
+    # HTTP_REQUEST_NODE_*)
+    workflow_max_execution_time: float = 1200.0  # seconds a graph run may take
+    workflow_max_execution_steps: int = 500  # node runs per graph level
+    workflow_max_variable_size: int = 200 * 1024  # bytes of one node output
+    workflow_cache_size: int = 256  # compiled workflow versions kept per process
+    http_request_max_text_size: int = 1024 * 1024  # bytes of a text HTTP-node response
+    http_request_max_binary_size: int = 10 * 1024 * 1024  # bytes of a file response
+
+    # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
+    request_body_size_limit: int = 10
+
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""
@@ -95,6 +107,26 @@ class Settings(BaseSettings):
     # Annotation-reply jobs in Redis: a running job renews a lease this often (seconds);
     # a job whose lease lapsed (its process died) reports `error`.
     annotation_job_lease_ttl: int = 30
+
+    # Code sandbox: workflow `code` nodes (Python 3, JavaScript), `template-transform`
+    # nodes and Jinja2 prompts run in confined child processes (app/sandbox), or on a Dify
+    # `dify-sandbox` server when an endpoint is set. Output limits are Dify's CODE_* and
+    # TEMPLATE_TRANSFORM_MAX_LENGTH defaults.
+    code_execution_endpoint: str = ""  # e.g. http://sandbox:8194; empty = local sandbox
+    code_execution_api_key: str = "dify-sandbox"  # X-Api-Key for the dify-sandbox server
+    code_execution_timeout: float = 15.0  # seconds one call may run (wall clock)
+    code_sandbox_workers: int = 4  # local worker processes (started as needed)
+    code_sandbox_memory_mb: int = 512  # per call: address space (Python), heap (JavaScript)
+    code_sandbox_max_output_bytes: int = 8 * 1024 * 1024  # a call's answer, as JSON
+    code_max_string_length: int = 80000
+    code_max_number: int = 9223372036854775807
+    code_min_number: int = -9223372036854775808
+    code_max_precision: int = 20  # decimal places of a float output
+    code_max_depth: int = 5
+    code_max_string_array_length: int = 30
+    code_max_object_array_length: int = 30
+    code_max_number_array_length: int = 1000
+    template_transform_max_length: int = 80000  # characters of a rendered template
 
     @field_validator("database_url")
     @classmethod

@@ -23,6 +23,7 @@ from app.gateway.audio_types import (
     split_for_speech,
 )
 from app.gateway.providers import OFFLINE_PROVIDER, ResolvedProvider, provider_id, resolve
+from app.gateway.redact import install_log_redaction
 from app.gateway.types import ModelRequest, ProviderNotInitialized, UsageCount
 
 EMBED_BATCH = 64  # texts per embeddings request
@@ -31,6 +32,7 @@ EMBED_BATCH = 64  # texts per embeddings request
 class ModelGateway:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        install_log_redaction()  # model calls name provider URLs, credentials and all
 
     def effective(self, request: ModelRequest) -> ModelRequest:
         """Apply KILN_MODEL_OVERRIDE (`provider/model`) so any export runs on one model."""

@@ -57,6 +57,7 @@ class Message(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     message_metadata: dict[str, Any] = json_field()
     task_id: str | None = Field(default=None, max_length=36)
+    workflow_run_id: str | None = Field(default=None, max_length=36)  # advanced-chat
     # Liveness of an in-flight generation, so a reaper can close what a dead process left.
     is_running: bool = False
     worker_id: str | None = Field(default=None, max_length=64)

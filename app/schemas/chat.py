@@ -1,5 +1,6 @@
 """Request bodies of the generation endpoints (named as Dify names them)."""
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -45,3 +46,22 @@ class StopRequestPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     user: str | int | None = Field(default=None)
+
+
+class WorkflowRunPayload(_GeneratePayload):
+    """`POST /v1/workflows/run` (Dify's WorkflowRunPayload: inputs required, files)."""
+
+
+class WorkflowLogsQuery(BaseModel):
+    """`GET /v1/workflows/logs` (Dify's filters; page 1–99999, limit 1–100)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    keyword: str | None = None
+    status: Literal["succeeded", "failed", "stopped", "partial-succeeded"] | None = None
+    created_at__before: datetime | None = None
+    created_at__after: datetime | None = None
+    created_by_end_user_session_id: str | None = None
+    created_by_account: str | None = None
+    page: int = Field(default=1, ge=1, le=99999)
+    limit: int = Field(default=20, ge=1, le=100)

@@ -153,3 +153,24 @@ async def test_completion_and_offline_audio(
     assert audio and audio[-1]["event"] == "tts_message_end"
     assert all("conversation_id" not in e for e in audio)
     assert _audio(events).startswith(b"RIFF")
+
+
+async def test_advanced_chat_answers_carry_auto_play_audio(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    """Graph apps read `text_to_speech` from `workflow.features`."""
+    from tests.support.dsl import graph_dsl
+
+    start = {"id": "start", "type": "start", "variables": []}
+    answer = {"id": "answer", "type": "answer", "answer": "".join(CHUNKS)}
+    dsl = graph_dsl(
+        "advanced-chat", [start, answer], [("start", "answer")], text_to_speech=AUTO_PLAY
+    )
+    _, key = await make_app(dsl)
+    events = await _stream(client, key)
+    kinds = [e["event"] for e in events]
+    assert answer_of(events) == "".join(CHUNKS)
+    assert kinds.index("message_end") < kinds.index("tts_message_end") == len(kinds) - 1
+    spoken = " ".join(_speech_inputs(upstream))
+    assert all(word.strip(" .!?") in spoken for word in CHUNKS)
+    assert _audio(events)

@@ -14,7 +14,8 @@ import pytest
 from app.engine.nodes.unavailable import UnavailableNode
 from tests.engine.graph_cases import all_cases, describe, load_case, load_golden, run_case
 
-# Where Kiln follows Dify rather than graphon: {(graph, case): {field: expected}}.
+# Where Kiln follows Dify rather than graphon: {(graph, case): {field: expected}}. For a
+# case graphon could not run (a `skipped` golden), the entry is the whole expected result.
 KILN_EXPECTS: dict[tuple[str, str], dict[str, Any]] = {}
 
 # graphon cannot run a DSL 0.1.0 iteration (no iteration-start node: its start_node_id is the
@@ -78,6 +79,46 @@ KILN_EXPECTS[("chat_iteration_legacy_llm", "two_topics")] = {
     ],
     "conversation_variables_after": {},
 }
+
+
+def _legacy_aggregator(lang: str, greeting: str) -> dict[str, Any]:
+    """wf_aggregator_legacy: graphon refuses the `variable-assigner` type id; Dify runs it
+    as the variable aggregator (README: `greeting` = Bonjour / Hello)."""
+    french = lang == "fr"
+    template = "1719000000003" if french else "1719000000004"
+    return {
+        "status": "succeeded",
+        "outputs": {"greeting": greeting},
+        "nodes": {
+            "1719000000001": {"type": "start", "status": "succeeded", "outputs": {"lang": lang}},
+            "1719000000002": {
+                "type": "if-else",
+                "status": "succeeded",
+                "outputs": {"result": french, "selected_case_id": "true" if french else "false"},
+                "selected_handle": "true" if french else "false",
+            },
+            template: {
+                "type": "template-transform",
+                "status": "succeeded",
+                "outputs": {"output": greeting},
+            },
+            "1719000000005": {
+                "type": "variable-assigner",
+                "status": "succeeded",
+                "outputs": {"output": greeting},
+            },
+            "1719000000006": {
+                "type": "end",
+                "status": "succeeded",
+                "outputs": {"greeting": greeting},
+            },
+        },
+        "not_run": ["1719000000004" if french else "1719000000003"],
+    }
+
+
+KILN_EXPECTS[("wf_aggregator_legacy", "fr")] = _legacy_aggregator("fr", "Bonjour")
+KILN_EXPECTS[("wf_aggregator_legacy", "en")] = _legacy_aggregator("en", "Hello")
 
 
 def _unavailable(result_nodes: dict[str, Any]) -> list[str]:

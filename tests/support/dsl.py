@@ -55,3 +55,58 @@ async def make_app(text: str) -> tuple[str, str]:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+FEATURES: dict[str, Any] = {
+    "file_upload": {"enabled": False},
+    "opening_statement": "",
+    "retriever_resource": {"enabled": True},
+    "sensitive_word_avoidance": {"enabled": False},
+    "speech_to_text": {"enabled": False},
+    "suggested_questions": [],
+    "suggested_questions_after_answer": {"enabled": False},
+    "text_to_speech": {"enabled": False},
+}
+
+
+def graph_dsl(
+    mode: str,
+    nodes: list[dict[str, Any]],
+    edges: list[tuple[str, str] | tuple[str, str, str]],
+    *,
+    name: str = "Graph App",
+    environment: list[dict[str, Any]] | None = None,
+    conversation_variables: list[dict[str, Any]] | None = None,
+    **features: Any,
+) -> str:
+    """A graph app: nodes as `{"id", **data}` (data needs `type`), edges as (source, target)
+    or (source, target, source handle)."""
+    document = {
+        "version": "0.6.0",
+        "kind": "app",
+        "app": {"name": name, "mode": mode, "icon": "🧭", "description": f"{name} for tests"},
+        "workflow": {
+            "graph": {
+                "nodes": [
+                    {"id": n["id"], "type": "custom", "data": {"title": n["id"], **n, "id": None}}
+                    for n in nodes
+                ],
+                "edges": [
+                    {
+                        "id": f"{e[0]}-{e[2] if len(e) > 2 else 'source'}-{e[1]}",
+                        "source": e[0],
+                        "target": e[1],
+                        "sourceHandle": e[2] if len(e) > 2 else "source",
+                        "targetHandle": "target",
+                    }
+                    for e in edges
+                ],
+            },
+            "features": {**FEATURES, **features},
+            "environment_variables": environment or [],
+            "conversation_variables": conversation_variables or [],
+        },
+    }
+    for node in document["workflow"]["graph"]["nodes"]:
+        node["data"].pop("id")
+    return yaml.safe_dump(document, allow_unicode=True)

@@ -141,5 +141,10 @@ class Node(ABC):
     def id(self) -> str:
         return self.spec.id
 
+    def written_variables(self) -> frozenset[tuple[str, str]]:
+        """`(scope, name)` variables this node writes besides its own outputs (assigners
+        update conversation and loop variables): an answer that shows one waits for it."""
+        return frozenset()
+
     @abstractmethod
     async def run(self, ctx: NodeContext) -> NodeResult: ...

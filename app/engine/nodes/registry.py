@@ -3,13 +3,17 @@ when a run reaches it (nodes/unavailable.py)."""
 
 from app.engine.graph.model import NodeSpec
 from app.engine.nodes.answer.node import AnswerNode
+from app.engine.nodes.assigner.node import AssignerNode
 from app.engine.nodes.base import Node, NodeConfigError
 from app.engine.nodes.end.node import EndNode
+from app.engine.nodes.if_else.node import IfElseNode
 from app.engine.nodes.iteration.node import IterationNode
+from app.engine.nodes.list_operator.node import ListOperatorNode
 from app.engine.nodes.loop.node import LoopNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.unavailable import UnavailableNode
+from app.engine.nodes.variable_aggregator.node import VariableAggregatorNode
 
 NODE_TYPES: dict[str, type[Node]] = {
     cls.node_type: cls
@@ -20,10 +24,16 @@ NODE_TYPES: dict[str, type[Node]] = {
         IterationStartNode,
         LoopStartNode,
         LoopEndNode,
+        IfElseNode,
+        VariableAggregatorNode,
+        AssignerNode,
+        ListOperatorNode,
         IterationNode,
         LoopNode,
     )
 }
+# The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
+NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {

@@ -96,13 +96,22 @@ async def run_workflow(
             on_node_finished(execution)
 
     state.on_node_finished = finished
+
+    def is_stop_point(node_id: str) -> bool:
+        """What an answer waits for upstream (graphon's blocking edges): branch decisions,
+        containers and earlier responses, so it streams in graph order and never on a
+        branch that is then skipped."""
+        node = compiled.nodes[node_id]
+        return state.is_branch(node_id) or node.is_container or node.spec.type in ("answer", "end")
+
     coordinator = ResponseCoordinator(
         graph.top,
         RESPONSE_TYPE.get(workflow.mode, "end"),
-        state.is_branch,
+        is_stop_point,
         [node_id for node_id, node in compiled.nodes.items() if node.streams_text],
         pool,
         lambda text, selector: run.emit(stream.text(text, selector)),
+        {node_id: node.written_variables() for node_id, node in compiled.nodes.items()},
     )
     outcome = await LevelRunner(state, graph.top, pool, RunScope(), coordinator).run()
     if outcome.status == "succeeded":

@@ -140,6 +140,8 @@ class WorkflowStream:
 
     def text(self, text: str, selector: list[str]) -> Event:
         """Streamed answer text: `message` in advanced-chat, `text_chunk` in workflows."""
+        if self.secrets:
+            text = scrub(text, self.secrets)
         if self.chat is None:
             payload: Event = {"event": "text_chunk", "workflow_run_id": self.workflow_run_id}
             payload["task_id"] = self.task_id

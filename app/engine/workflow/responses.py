@@ -4,13 +4,15 @@ coordinator).
 
 Each response node is a session: its template split into text and variable pieces. A
 session becomes eligible once its nearest upstream branch and response nodes have finished
-(so earlier answers, and the branch decisions that could skip it, come first); eligible
+(so earlier answers, and the branch decisions that could skip it, come first), and so
+have the upstream nodes that write a variable it shows besides their own outputs (an
+assigner updating a conversation variable, Dify's `blocks_variable_output`); eligible
 sessions stream one at a time in the order they became eligible. A piece that is a
 streaming node's `text` relays that node's chunks as they come; any other variable goes
 out whole once its node has finished. Only top-level nodes stream; nodes inside iterations
 and loops do not."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from app.engine.graph.model import Graph, NodeSpec
@@ -58,6 +60,7 @@ class ResponseCoordinator:
         streaming_nodes: Iterable[str],
         pool: VariablePool,
         emit: Emit,
+        writers: Mapping[str, frozenset[tuple[str, str]]] | None = None,
     ) -> None:
         self._level = level
         self._pool = pool
@@ -74,8 +77,12 @@ class ResponseCoordinator:
         for node_id in order:
             spec = level.spec(node_id)
             if spec.type == response_type:
-                deps = self._nearest_stops(node_id, is_stop_point)
-                self._sessions.append(_Session(node_id, response_parts(spec), deps))
+                parts = response_parts(spec)
+                reads = frozenset(
+                    (p[0], p[1]) for p in parts if isinstance(p, tuple) and len(p) > 1
+                )
+                deps = self._nearest_stops(node_id, _blocking(is_stop_point, writers or {}, reads))
+                self._sessions.append(_Session(node_id, parts, deps))
         self._promote()  # streaming starts with the first finished node
 
     @property
@@ -99,7 +106,8 @@ class ResponseCoordinator:
 
     # -- what the scheduler reports ----------------------------------------------------
     def node_finished(self, node_id: str) -> None:
-        """A node of this level succeeded, failed over to an error strategy, or was skipped."""
+        """A node of this level succeeded or failed over to an error strategy (called once
+        the nodes it skipped were reported)."""
         self._finished.add(node_id)
         self._promote()
         self._advance()
@@ -115,14 +123,17 @@ class ResponseCoordinator:
         self._promote()
         self._advance()
 
-    def skipped(self, node_id: str) -> None:
-        """A skipped response node says nothing (unless it already began)."""
-        drop = [s for s in self._sessions if s.node_id == node_id and not s.position]
+    def skipped(self, node_ids: Iterable[str]) -> None:
+        """Nodes skipped together (a branch not taken, all of it): a skipped response node
+        says nothing (unless it already began). They count as finished; the caller then
+        reports the branch node that skipped them (node_finished), which moves streaming on."""
+        ids = set(node_ids)
+        drop = [s for s in self._sessions if s.node_id in ids and not s.position]
         for session in drop:
             self._sessions.remove(session)
             if session in self._queue:
                 self._queue.remove(session)
-        self.node_finished(node_id)
+        self._finished.update(ids)
 
     # -- streaming ---------------------------------------------------------------------
     def _promote(self) -> None:
@@ -197,6 +208,16 @@ class ResponseCoordinator:
         value = self._pool.lookup(selector)
         text = ".".join(selector) if value is MISSING else to_markdown(value)
         self._say(text, list(selector))
+
+
+def _blocking(
+    is_stop_point: Callable[[str], bool],
+    writers: Mapping[str, frozenset[tuple[str, str]]],
+    reads: frozenset[tuple[str, str]],
+) -> Callable[[str], bool]:
+    """Stop points for one response: branch and response nodes, and nodes that write a
+    variable it shows (an assigner updating a conversation variable): it waits for them."""
+    return lambda node_id: is_stop_point(node_id) or bool(writers.get(node_id, frozenset()) & reads)
 
 
 def response_text(parts: tuple[Part, ...], pool: VariablePool) -> str:

@@ -80,7 +80,7 @@ class LevelRunner:
         self._scope = scope
         self._coordinator = coordinator
         self._edges: dict[str, int] = {edge.id: UNKNOWN for edge in level.edges}
-        self._skipped: set[str] = set()
+        self._skipped: list[str] = []  # in the order they were skipped
         self._steps = 0
         self._exceptions = 0
         self._usage = Usage()
@@ -152,8 +152,14 @@ class LevelRunner:
             self._edges[edge.id] = TAKEN if taken else SKIPPED
             touched.append(edge.target)
         ready: list[tuple[str, str | None]] = []
-        for target in touched:
+        skipped_before = len(self._skipped)
+        for target in dict.fromkeys(touched):  # several edges may lead to one node
             self._settle(target, ready, predecessor=node_id)
+        # Answers hear of a finished node only now, once every node on the branches it did
+        # not take is known to be skipped: an answer on one of them must never stream.
+        if self._coordinator is not None:
+            self._coordinator.skipped(self._skipped[skipped_before:])
+            self._coordinator.node_finished(node_id)
         return ready
 
     def _settle(self, node_id: str, ready: list[tuple[str, str | None]], predecessor: str) -> None:
@@ -165,12 +171,11 @@ class LevelRunner:
             ready.append((node_id, predecessor))
             return
         # Every way in was skipped: so is this node, and everything only it leads to.
-        self._skipped.add(node_id)
-        if self._coordinator is not None:
-            self._coordinator.skipped(node_id)
+        self._skipped.append(node_id)
         for edge in self._level.outgoing[node_id]:
             self._edges[edge.id] = SKIPPED
-            self._settle(edge.target, ready, predecessor=node_id)
+        for target in dict.fromkeys(edge.target for edge in self._level.outgoing[node_id]):
+            self._settle(target, ready, predecessor=node_id)
 
     # -- running a node ----------------------------------------------------------------
     def _start(self, node_id: str, predecessor: str | None) -> None:
@@ -198,6 +203,7 @@ class LevelRunner:
         engine.emit(engine.stream.node_started(execution))
         try:
             result = await self._attempts(node, execution)
+            self._check_sizes(node, result.outputs)
         except NodeError as exc:
             return self._failed(node, execution, exc)
         self._succeeded(node, execution, result)
@@ -259,7 +265,6 @@ class LevelRunner:
 
     def _succeeded(self, node: Node, execution: NodeExecution, result: NodeResult) -> None:
         engine = self._engine
-        self._check_sizes(node, result.outputs)
         self._pool.add_outputs(node.id, result.outputs)
         execution.status = "succeeded"
         execution.inputs = result.inputs
@@ -270,8 +275,6 @@ class LevelRunner:
         execution.finished = time.time()
         engine.emit(engine.stream.node_finished(execution))
         engine.node_finished(execution)
-        if self._coordinator is not None:
-            self._coordinator.node_finished(node.id)
 
     def _failed(self, node: Node, execution: NodeExecution, exc: NodeError) -> _Done:
         engine = self._engine
@@ -292,8 +295,6 @@ class LevelRunner:
         engine.totals.exceptions += 1
         engine.emit(engine.stream.node_finished(execution))
         engine.node_finished(execution)
-        if self._coordinator is not None:
-            self._coordinator.node_finished(node.id)
         return _Done(node.id, FAIL_BRANCH if strategy == FAIL_BRANCH else SOURCE)
 
     def _metadata(self, node: Node, result: NodeResult) -> dict[str, Any] | None:

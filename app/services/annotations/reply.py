@@ -61,23 +61,26 @@ async def find_match(runtime: Runtime, app_id: str, query: str) -> AnnotationMat
     return AnnotationMatch(*found)
 
 
-async def answer_from_annotation(
-    runtime: Runtime,
-    app_id: str,
-    job: ClassicJob,
-    ctx: MessageStreamContext,
-    run: RunContext,
-) -> RunResult | None:
-    """Stream the matching annotation's answer, or None to let the model answer. Chat
-    apps with a query only; any failure of the lookup falls through to the model (Dify)."""
-    if ctx.conversation_id is None or not job.query:
+@dataclass(slots=True)
+class AnnotationAnswer:
+    text: str
+    metadata: dict[str, Any]  # `annotation_reply` for message_end
+    stopped: bool  # a stop request cut the streaming short
+
+
+async def annotation_answer(
+    runtime: Runtime, app_id: str, query: str, ctx: MessageStreamContext, run: RunContext
+) -> AnnotationAnswer | None:
+    """Stream the matching annotation's answer, or None to let the app answer. Chat
+    apps with a query only; any failure of the lookup falls through (Dify)."""
+    if ctx.conversation_id is None or not query:
         return None
     try:
-        match = await find_match(runtime, app_id, job.query)
+        match = await find_match(runtime, app_id, query)
         if match is None:
             return None
         annotation = await record_hit(
-            app_id, match.annotation_id, job.query, match.score, ctx.message_id
+            app_id, match.annotation_id, query, match.score, ctx.message_id
         )
     except Exception:
         logger.warning("annotation reply lookup failed for app %s", app_id, exc_info=True)
@@ -85,8 +88,23 @@ async def answer_from_annotation(
     if annotation is None:
         return None
     stopped = await stream_direct_answer(annotation.content, ctx, run)
-    model = job.config.model
-    result = RunResult(annotation.content, empty_usage(), model.provider, model.name, stopped)
     account = {"id": annotation.account_id, "name": ACCOUNT_NAME}
-    result.metadata = {"annotation_reply": {"id": annotation.id, "account": account}}
+    metadata = {"annotation_reply": {"id": annotation.id, "account": account}}
+    return AnnotationAnswer(annotation.content, metadata, stopped)
+
+
+async def answer_from_annotation(
+    runtime: Runtime,
+    app_id: str,
+    job: ClassicJob,
+    ctx: MessageStreamContext,
+    run: RunContext,
+) -> RunResult | None:
+    """A classic app's annotation reply as its run's result (zero usage)."""
+    found = await annotation_answer(runtime, app_id, job.query, ctx, run)
+    if found is None:
+        return None
+    model = job.config.model
+    result = RunResult(found.text, empty_usage(), model.provider, model.name, found.stopped)
+    result.metadata = found.metadata
     return result

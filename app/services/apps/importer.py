@@ -6,8 +6,10 @@ from datetime import timedelta
 from cachetools import TTLCache
 from sqlmodel import col, select
 
+from app.core.app_mode import AppMode
 from app.core.db import session_scope
 from app.core.security import derived_api_key, generate_api_key, hash_api_key, key_hint
+from app.engine.workflow.engine import compile_workflow
 from app.models import ApiToken, App
 from app.models.base import utcnow
 from app.services.apps.dsl import ParsedDsl, parse_dsl
@@ -20,6 +22,18 @@ class ImportedApp:
     app: App
     api_key: str | None  # None when an idempotent import found the app already there
     warnings: tuple[str, ...] = ()
+    # Graph apps: what will not run and why (a blocking problem stops the whole app).
+    problems: tuple[str, ...] = ()
+
+
+def graph_problems(parsed: ParsedDsl) -> tuple[str, ...]:
+    if not AppMode(parsed.mode).is_graph:
+        return ()
+    compiled = compile_workflow(parsed.document["workflow"])
+    return tuple(
+        ("the app cannot run: " if p.blocking else "fails when reached: ") + p.describe()
+        for p in compiled.problems
+    )
 
 
 def _new_app(parsed: ParsedDsl, source_key: str | None) -> App:
@@ -48,13 +62,13 @@ async def import_app(
         if source_key is not None:
             existing = (await session.exec(select(App).where(App.source_key == source_key))).first()
             if existing is not None:
-                return ImportedApp(existing, None, parsed.warnings)
+                return ImportedApp(existing, None, parsed.warnings, graph_problems(parsed))
         app = _new_app(parsed, source_key)
         session.add(app)
         await session.flush()
         api_key = key or generate_api_key()
         session.add(_token(app.id, api_key))
-    return ImportedApp(app, api_key, parsed.warnings)
+    return ImportedApp(app, api_key, parsed.warnings, graph_problems(parsed))
 
 
 def bootstrap_key(secret_key: str, source_key: str) -> str:

@@ -14,7 +14,25 @@ CALL_TIMEOUT = 60.0
 _DECODER = json.JSONDecoder()
 
 
+def _first_llm_model(app: App) -> ModelSettings | None:
+    """Graph apps have no app model: their first LLM node's model writes titles and
+    suggestions (Dify uses the workspace default model, which Kiln does not have)."""
+    workflow = app.dsl.get("workflow")
+    nodes = ((workflow or {}).get("graph") or {}).get("nodes") if isinstance(workflow, dict) else []
+    for node in nodes or []:
+        data = node.get("data") if isinstance(node, dict) else None
+        if (
+            isinstance(data, dict)
+            and data.get("type") == "llm"
+            and isinstance(data.get("model"), dict)
+        ):
+            return load_app_config(app.app_mode, {"model": data["model"]}).model
+    return None
+
+
 def app_model(app: App) -> ModelSettings | None:
+    if app.app_mode.is_graph:
+        return _first_llm_model(app)
     model_config = app.dsl.get("model_config")
     if not isinstance(model_config, dict):
         return None

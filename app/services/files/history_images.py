@@ -40,7 +40,7 @@ def _stored_file(message_file: MessageFile, upload: UploadFile | None) -> Reques
 
 
 async def add_history_files(settings: Settings, config: AppConfig, history: list[Turn]) -> None:
-    cfg = upload_config(config)
+    cfg = upload_config(config.features)
     ids = [turn.message_id for turn in history if turn.message_id]
     if cfg is None or not ids:
         return

@@ -91,7 +91,7 @@ async def prepare_request_files(
     settings: Settings, app_id: str, config: AppConfig, entries: list[Any] | None
 ) -> PreparedFiles:
     """Check a request's `files` and build their model parts, before any row is written."""
-    files, cfg = await resolve_files(app_id, config, entries)
+    files, cfg = await resolve_files(app_id, config.features, entries)
     return PreparedFiles(files, await prompt_parts(settings, files, cfg))
 
 

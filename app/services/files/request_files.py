@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from app.core.db import session_scope
 from app.core.errors import InvalidParam
-from app.engine.app_config import AppConfig
+from app.engine.features import feature_block
 from app.models import MessageFile, UploadFile
 from app.models.base import utcnow
 from app.net.fetch import FetchError, parse_url
@@ -57,10 +57,10 @@ def _limit(value: Any) -> int:
     return int(value) if isinstance(value, int | float) and value > 0 else DEFAULT_NUMBER_LIMITS
 
 
-def upload_config(config: AppConfig) -> FileUploadConfig | None:
+def upload_config(features: dict[str, Any]) -> FileUploadConfig | None:
     """The app's file-upload feature, or None when it is off. Current DSL: `enabled` with
     `allowed_*` and `number_limits`; older DSL: only `image.enabled` (images only)."""
-    raw = config.feature("file_upload")
+    raw = feature_block(features, "file_upload")
     image_raw = raw.get("image")
     image: dict[str, Any] = image_raw if isinstance(image_raw, dict) else {}
     detail = str(image.get("detail") or "high")
@@ -145,7 +145,7 @@ def _remote(entry: dict[str, Any]) -> RequestFile:
     return RequestFile(detect_type(ext, mime), "remote_url", name, ext, mime, -1, url=url)
 
 
-async def _one(app_id: str, cfg: FileUploadConfig, entry: dict[str, Any]) -> RequestFile:
+async def resolve_one(app_id: str, cfg: FileUploadConfig, entry: dict[str, Any]) -> RequestFile:
     method = str(entry["transfer_method"])
     if method not in TRANSFER_METHODS:
         raise InvalidParam(f"No matching enum found for value '{method}'")
@@ -163,9 +163,9 @@ async def _one(app_id: str, cfg: FileUploadConfig, entry: dict[str, Any]) -> Req
 
 
 async def resolve_files(
-    app_id: str, config: AppConfig, entries: list[Any] | None
+    app_id: str, features: dict[str, Any], entries: list[Any] | None
 ) -> tuple[list[RequestFile], FileUploadConfig | None]:
-    cfg = upload_config(config)
+    cfg = upload_config(features)
     if cfg is None or not entries:
         return [], cfg
     files: list[RequestFile] = []
@@ -174,7 +174,7 @@ async def resolve_files(
             continue
         if entry.get("transfer_method") == "remote_url" and not entry.get("url"):
             continue
-        files.append(await _one(app_id, cfg, entry))
+        files.append(await resolve_one(app_id, cfg, entry))
     images = sum(1 for f in files if f.type == "image")
     if images > cfg.image_limits:
         raise InvalidParam(f"Number of image files exceeds the maximum limit {cfg.image_limits}")

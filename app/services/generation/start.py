@@ -6,6 +6,8 @@ the HTTP response only listens to its event channel.
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +57,11 @@ class GenerateCommand:
 
 
 def check_mode(app: App, kind: str) -> None:
-    """Dify's mode-mismatch errors; graph apps answer them until the workflow engine runs."""
+    """Dify's mode-mismatch errors (advanced-chat apps answer `/chat-messages` too: they
+    start in app/services/workflows/chatflow.py; workflow apps answer neither)."""
     if kind == "completion" and app.app_mode is not AppMode.COMPLETION:
         raise errors.AppUnavailable()
-    if kind == "chat" and app.app_mode not in (AppMode.CHAT, AppMode.AGENT_CHAT):
+    if kind == "chat" and not app.app_mode.is_chat_family:
         raise errors.NotChatApp()
 
 
@@ -81,7 +84,7 @@ def _preflight_model(runtime: Runtime, config: AppConfig) -> None:
         raise dify_error(exc) from None
 
 
-async def _conversation(
+async def owned_conversation(
     app: App, end_user: EndUser, conversation_id: str | None
 ) -> Conversation | None:
     if conversation_id is None:
@@ -97,10 +100,10 @@ def _limit(runtime: Runtime, app: App) -> int:
     return app.max_active_requests or runtime.settings.app_max_active_requests
 
 
-async def start_generation(runtime: Runtime, app: App, command: GenerateCommand) -> Generation:
-    """Dify's order: the concurrency slot, then query, conversation, files, model
-    credentials and inputs, so the first failing check is the one Dify would report."""
-    check_mode(app, command.kind)
+@asynccontextmanager
+async def active_request_slot(runtime: Runtime, app: App) -> AsyncIterator[str]:
+    """Take one of the app's active-request slots (Dify checks this first); the slot is
+    released if the request fails before its run starts, else by the run."""
     request_id = uuid.uuid4().hex
     limit = _limit(runtime, app)
     if limit > 0 and not await runtime.limiter.acquire(app.id, request_id, limit):
@@ -109,10 +112,18 @@ async def start_generation(runtime: Runtime, app: App, command: GenerateCommand)
             f"requests allowed is {limit}."
         )
     try:
-        return await _prepare_and_launch(runtime, app, command, request_id)
+        yield request_id
     except BaseException:
         await runtime.limiter.release(app.id, request_id)
         raise
+
+
+async def start_generation(runtime: Runtime, app: App, command: GenerateCommand) -> Generation:
+    """Dify's order: the concurrency slot, then query, conversation, files, model
+    credentials and inputs, so the first failing check is the one Dify would report."""
+    check_mode(app, command.kind)
+    async with active_request_slot(runtime, app) as request_id:
+        return await _prepare_and_launch(runtime, app, command, request_id)
 
 
 async def _prepare_and_launch(
@@ -123,9 +134,9 @@ async def _prepare_and_launch(
     if command.kind == "chat" and not command.query:
         raise errors.InvalidParam("query is required")
     end_user = await end_users.get_or_create(app.id, command.user)
-    conversation = await _conversation(app, end_user, command.conversation_id)
+    conversation = await owned_conversation(app, end_user, command.conversation_id)
     config = _app_config(app)
-    request_files, upload = await resolve_files(app.id, config, command.files)
+    request_files, upload = await resolve_files(app.id, config.features, command.files)
     _preflight_model(runtime, config)
     try:
         inputs = validate_inputs(config.form, command.inputs)

@@ -1,0 +1,1 @@
+"""Graph apps (workflow and advanced-chat): starting runs, their records, their streams."""

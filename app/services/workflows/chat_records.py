@@ -1,0 +1,43 @@
+"""The advanced-chat message of a run: its answer, usage and status once the run ends."""
+
+from typing import Any
+
+from sqlmodel import col, select, update
+
+from app.core.db import session_scope
+from app.core.nul import without_nul
+from app.models import Conversation, Message
+from app.models.base import utcnow
+from app.services.generation.records import stored_answer
+
+
+async def finish_chat_message(
+    message_id: str, answer: str, metadata: dict[str, Any] | None, error: str | None
+) -> None:
+    """`metadata` None with an `error`: the run failed (status error, empty answer, as
+    Dify stores a failed message)."""
+    values: dict[str, Any] = {"is_running": False, "updated_at": utcnow()}
+    if error is not None:
+        values.update(status="error", error=without_nul(error))
+    else:
+        usage = (metadata or {}).get("usage") or {}
+        values.update(
+            answer=stored_answer(without_nul(answer)),
+            message_tokens=int(usage.get("prompt_tokens", 0)),
+            answer_tokens=int(usage.get("completion_tokens", 0)),
+            total_price=str(usage.get("total_price", "0")),
+            currency=str(usage.get("currency", "USD")),
+            provider_response_latency=float(usage.get("latency", 0.0)),
+            message_metadata=metadata or {},
+        )
+    async with session_scope() as session:
+        await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))
+        if error is None:
+            conversation_id = (
+                select(Message.conversation_id).where(col(Message.id) == message_id)
+            ).scalar_subquery()
+            await session.exec(
+                update(Conversation)
+                .where(col(Conversation.id) == conversation_id)
+                .values(dialogue_count=col(Conversation.dialogue_count) + 1)
+            )

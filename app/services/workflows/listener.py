@@ -1,0 +1,56 @@
+"""The listening side of a workflow app's run: SSE frames, or Dify's blocking body built
+from `workflow_finished`."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.core import errors
+from app.engine.channel import EventChannel
+from app.engine.events import sse_frame
+
+_BLOCKING_FIELDS = (
+    "id",
+    "workflow_id",
+    "status",
+    "outputs",
+    "error",
+    "elapsed_time",
+    "total_tokens",
+    "total_steps",
+    "created_at",
+    "finished_at",
+)
+
+
+@dataclass(slots=True)
+class WorkflowGeneration:
+    task_id: str
+    workflow_run_id: str
+    channel: EventChannel
+
+    async def sse(self) -> AsyncIterator[bytes]:
+        try:
+            async for event in self.channel.events():
+                yield sse_frame(event)
+        finally:
+            self.channel.detach()
+
+    async def blocking_response(self) -> dict[str, Any]:
+        try:
+            async for event in self.channel.events():
+                kind = event["event"]
+                if kind == "workflow_finished":
+                    data = event["data"]
+                    return {
+                        "task_id": self.task_id,
+                        "workflow_run_id": self.workflow_run_id,
+                        "data": {key: data.get(key) for key in _BLOCKING_FIELDS},
+                    }
+                if kind == "error":
+                    error = errors.DifyError(event["message"])
+                    error.code, error.status = event["code"], event["status"]
+                    raise error
+        finally:
+            self.channel.detach()
+        raise errors.DifyError()

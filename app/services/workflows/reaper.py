@@ -1,0 +1,36 @@
+"""Close workflow runs (and their advanced-chat messages) left running by a process that
+died, as the message reaper does for classic generations."""
+
+import logging
+
+from sqlmodel import col, select, update
+
+from app.core.db import session_scope
+from app.models import WorkflowRun
+from app.models.base import utcnow
+from app.tasks.registry import TaskRegistry
+
+logger = logging.getLogger("kiln.reaper")
+
+INTERRUPTED = "The run was interrupted: the server running it stopped."
+
+
+async def reap_orphan_runs(registry: TaskRegistry) -> int:
+    async with session_scope() as session:
+        statement = select(WorkflowRun.worker_id).where(WorkflowRun.status == "running").distinct()
+        worker_ids = {w for w in (await session.exec(statement)).all() if w}
+    dead = worker_ids - await registry.live_workers(worker_ids)
+    if not dead:
+        return 0
+    async with session_scope() as session:
+        running = col(WorkflowRun.status) == "running"
+        orphaned = running & col(WorkflowRun.worker_id).in_(dead)
+        result = await session.exec(
+            update(WorkflowRun)
+            .where(orphaned)
+            .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        logger.warning("reaper closed %d interrupted workflow run(s)", count)
+    return count
