@@ -27,6 +27,68 @@ from tests.engine.graph_cases import (
 # case graphon could not run (a `skipped` golden), the entry is the whole expected result.
 KILN_EXPECTS: dict[tuple[str, str], dict[str, Any]] = {}
 
+# graphon cannot run a DSL 0.1.0 iteration (no iteration-start node: its start_node_id is the
+# first real child, flagged isIterationStart); Dify runs it like any iteration, from that
+# child. Expected from Dify's semantics: one round per topic, the LLM first in each round.
+_LEGACY_LINES = ["rivers -> Rivers carve valleys.", "mountains -> Mountains touch clouds."]
+_LEGACY_ANSWER = "Lines:\n- " + "\n- ".join(_LEGACY_LINES)
+KILN_EXPECTS[("chat_iteration_legacy_llm", "two_topics")] = {
+    "status": "succeeded",
+    "outputs": {},
+    "answer": _LEGACY_ANSWER,
+    "error": None,
+    "nodes": {
+        "1720000000001": {"type": "start", "status": "succeeded", "outputs": {}, "runs": 1},
+        "1720000000002": {
+            "type": "code",
+            "status": "succeeded",
+            "outputs": {"topics": ["rivers", "mountains"]},
+            "runs": 1,
+        },
+        "1720000000003": {
+            "type": "iteration",
+            "status": "succeeded",
+            "outputs": {"output": _LEGACY_LINES},
+            "runs": 1,
+        },
+        "1720000000004": {
+            "type": "llm",
+            "status": "succeeded",
+            "outputs": {
+                "text": "Mountains touch clouds.",
+                "reasoning_content": "",
+                "finish_reason": "stop",
+            },
+            "runs": 2,
+        },
+        "1720000000005": {
+            "type": "template-transform",
+            "status": "succeeded",
+            "outputs": {"output": _LEGACY_LINES[1]},
+            "runs": 2,
+        },
+        "1720000000006": {
+            "type": "answer",
+            "status": "succeeded",
+            "outputs": {"answer": _LEGACY_ANSWER, "files": []},
+            "runs": 1,
+        },
+    },
+    "not_run": [],
+    "model_calls": [
+        {
+            "node_id": "1720000000004",
+            "messages": [
+                {"role": "system", "content": "Write one line about the topic."},
+                {"role": "user", "content": f"Topic #{index}: {topic}"},
+            ],
+            "stop": [],
+        }
+        for index, topic in enumerate(["rivers", "mountains"])
+    ],
+    "conversation_variables_after": {},
+}
+
 
 def _legacy_aggregator(lang: str, greeting: str) -> dict[str, Any]:
     """wf_aggregator_legacy: graphon refuses the `variable-assigner` type id; Dify runs it

@@ -9,7 +9,9 @@ from app.engine.nodes.code.node import CodeNode
 from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.http_request.node import HttpRequestNode
 from app.engine.nodes.if_else.node import IfElseNode
+from app.engine.nodes.iteration.node import IterationNode
 from app.engine.nodes.list_operator.node import ListOperatorNode
+from app.engine.nodes.loop.node import LoopNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.template_transform.node import TemplateTransformNode
@@ -32,6 +34,8 @@ NODE_TYPES: dict[str, type[Node]] = {
         CodeNode,
         TemplateTransformNode,
         HttpRequestNode,
+        IterationNode,
+        LoopNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
