@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.api.body_guard import BodyGuard
 from app.api.errors import install_error_handlers
 from app.api.middleware import DifyCors, HeadAsGet
 from app.api.router import root
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(root)
+    app.add_middleware(BodyGuard)  # inside CORS: a 413 carries the CORS headers too
     app.add_middleware(DifyCors)
     app.add_middleware(HeadAsGet)
     return app

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from app.core.config import Settings
 from app.engine.workflow.env import HttpCaller
 from app.gateway.gateway import ModelGateway
+from app.net.http_node import GuardedHttpCaller
 from app.sandbox.base import CodeSandbox, build_sandbox
 from app.tasks.annotation_jobs import (
     AnnotationJobStore,
@@ -86,4 +87,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     await registry.start()
     # Workers start on the first code or template node, not here.
     sandbox = build_sandbox(settings)
-    return Runtime(settings, gateway, registry, limiter, annotation_jobs, redis, sandbox)
+    http_caller = GuardedHttpCaller.from_settings(settings)
+    return Runtime(
+        settings, gateway, registry, limiter, annotation_jobs, redis, sandbox, http_caller
+    )

@@ -8,6 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from app.core.errors import BadRequest, DifyError, InvalidParam
+from app.core.json_depth import check_depth
 from app.core.nul import check_no_nul
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -45,14 +46,25 @@ async def read_json(request: Request) -> dict[str, Any]:
 
 
 def parse_model(model: type[Model], data: dict[str, Any]) -> Model:
-    """Validate as Dify's request parsers do; then refuse NUL in the fields kept (ignored
-    ones never reach the database), after the checks Dify makes first."""
+    """Validate as Dify's request parsers do; then refuse JSON nested too deep and NUL in
+    the fields kept (ignored ones are never used), after the checks Dify makes first."""
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise InvalidParam(str(exc)) from None
-    check_no_nul(parsed.model_dump(exclude=set(NUL_ALLOWED_FIELDS)))
+    kept = parsed.model_dump()
+    check_depth(kept)
+    check_no_nul({name: value for name, value in kept.items() if name not in NUL_ALLOWED_FIELDS})
     return parsed
+
+
+def user_text(user: Any) -> str:
+    """The body's `user` as Dify keeps it, `str(user)` of whatever JSON value it is (its
+    nesting checked first, so the conversion cannot recurse without bound)."""
+    if isinstance(user, str):
+        return user
+    check_depth(user, levels_above=1)
+    return str(user)
 
 
 def required_user(data: dict[str, Any]) -> str:
@@ -60,4 +72,10 @@ def required_user(data: dict[str, Any]) -> str:
     user = data.get("user")
     if not user:  # Dify: `if not user_id` (so 0 and false are missing too)
         raise InvalidParam("Arg user must be provided.")
-    return str(user)
+    return user_text(user)
+
+
+def optional_user(data: dict[str, Any]) -> str | None:
+    """`user` where it may be left out (absent or empty: Dify's default end user)."""
+    user = data.get("user")
+    return None if user is None or user == "" else user_text(user)

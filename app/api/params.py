@@ -1,5 +1,4 @@
-"""Request pieces the routers share: an optional JSON body, the end user named in a body,
-and the chat-family mode check."""
+"""Request pieces the routers share: an optional JSON body and the chat-family mode check."""
 
 from typing import Any
 
@@ -15,11 +14,6 @@ async def optional_json(request: Request) -> dict[str, Any]:
     if not (await request.body()).strip():
         return {}
     return await read_json(request)
-
-
-def user_of(data: dict[str, Any]) -> str | None:
-    user = data.get("user")
-    return None if user is None or user == "" else str(user)
 
 
 def check_chat_family(app: App) -> None:

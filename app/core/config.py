@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     workflow_cache_size: int = 256  # compiled workflow versions kept per process
     http_request_max_text_size: int = 1024 * 1024  # bytes of a text HTTP-node response
     http_request_max_binary_size: int = 10 * 1024 * 1024  # bytes of a file response
+    http_request_connect_timeout: float = 10.0  # seconds; a node's own timeouts win (≤ 600)
+    http_request_read_timeout: float = 60.0
+    http_request_write_timeout: float = 20.0
+
+    # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
+    request_body_size_limit: int = 10
 
     # Site / version
     server_version: str = "1.9.2"

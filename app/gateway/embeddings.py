@@ -12,7 +12,7 @@ import orjson
 from app.gateway.litellm_backend import load_litellm
 from app.gateway.openai_compat import get_client, upstream_failure
 from app.gateway.providers import ResolvedProvider
-from app.gateway.redact import redact
+from app.gateway.redact import redact, upstream_detail
 from app.gateway.types import UpstreamError, UpstreamRateLimited
 
 OFFLINE_DIMENSIONS = 256
@@ -84,8 +84,10 @@ async def litellm_embed(
         items = sorted(response.data, key=lambda item: int(_get(item, "index") or 0))
         return [[float(x) for x in _get(item, "embedding")] for item in items]
     except Exception as exc:  # litellm raises many types; map by status
-        text = redact(f"[{provider.id}] {type(exc).__name__}: {exc}", (provider.api_key,))[:1000]
-        if getattr(exc, "status_code", None) == 429:
+        status = getattr(exc, "status_code", None)
+        detail = upstream_detail(f"{type(exc).__name__}: {exc}", (provider.api_key,), status)
+        text = f"[{provider.id}] {detail}"
+        if status == 429:
             raise UpstreamRateLimited(text) from None
         raise UpstreamError(text) from None
 

@@ -29,6 +29,7 @@ from app.gateway.providers import (
     provider_id,
     resolve,
 )
+from app.gateway.redact import install_log_redaction
 from app.gateway.types import ModelRequest, ProviderNotInitialized, StreamItem
 
 EMBED_BATCH = 64  # texts per embeddings request
@@ -37,6 +38,7 @@ EMBED_BATCH = 64  # texts per embeddings request
 class ModelGateway:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        install_log_redaction()  # model calls name provider URLs, credentials and all
 
     def effective(self, request: ModelRequest) -> ModelRequest:
         """Apply KILN_MODEL_OVERRIDE (`provider/model`) so any export runs on one model."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.gateway.litellm_backend import load_litellm
 from app.gateway.providers import ResolvedProvider
-from app.gateway.redact import redact
+from app.gateway.redact import upstream_detail
 from app.gateway.types import GatewayError, UpstreamError, UpstreamRateLimited
 
 CHUNK_BYTES = 4096
@@ -26,7 +26,8 @@ def _kwargs(provider: ResolvedProvider, model: str, timeout: float) -> dict[str,
 
 def _mapped(provider: ResolvedProvider, exc: Exception) -> GatewayError:
     status = getattr(exc, "status_code", None)
-    text = redact(f"[{provider.id}] {type(exc).__name__}: {exc}", (provider.api_key,))[:1000]
+    detail = upstream_detail(f"{type(exc).__name__}: {exc}", (provider.api_key,), status)
+    text = f"[{provider.id}] {detail}"
     if status == 429 or type(exc).__name__ == "RateLimitError":
         return UpstreamRateLimited(text)
     return UpstreamError(text)

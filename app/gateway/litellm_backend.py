@@ -2,12 +2,13 @@
 
 import asyncio
 import importlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from app.core.nul import without_nul
 from app.gateway.providers import ResolvedProvider
-from app.gateway.redact import redact
+from app.gateway.redact import upstream_detail
 from app.gateway.tool_calls import ToolCallParts
 from app.gateway.types import (
     FinishReason,
@@ -29,7 +30,10 @@ async def load_litellm() -> Any:
     if _litellm is None:
         async with _import_lock:
             if _litellm is None:
+                # litellm's import turns httpx's request log off; keep the operator's level.
+                httpx_level = logging.getLogger("httpx").level
                 module: Any = await asyncio.to_thread(importlib.import_module, "litellm")
+                logging.getLogger("httpx").setLevel(httpx_level)
                 module.suppress_debug_info = True
                 module.telemetry = False
                 _litellm = module
@@ -73,6 +77,9 @@ async def stream(
     if provider.base_url:
         kwargs["api_base"] = provider.base_url
     secrets = (provider.api_key,)
+    # litellm ends an empty or unreadable 200 as a quiet stream with a made-up `stop`: only
+    # text or the provider's usage show that a model answered.
+    answered = False
     calls = ToolCallParts()
     try:
         response = await litellm.acompletion(**kwargs)
@@ -82,9 +89,11 @@ async def stream(
                 delta = choices[0].delta
                 piece = getattr(delta, "content", None)
                 if piece:
+                    answered = True
                     yield without_nul(piece)
                 deltas = getattr(delta, "tool_calls", None)
                 if deltas:
+                    answered = True  # a tool call is an answer too
                     _add_tool_deltas(calls, deltas)
                 finish = getattr(choices[0], "finish_reason", None)
                 if isinstance(finish, str) and finish:
@@ -93,14 +102,18 @@ async def stream(
                     yield FinishReason(finish)
             usage = getattr(chunk, "usage", None)
             if usage and getattr(usage, "total_tokens", 0):
+                answered = True
                 yield UsageCount(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
         for call in calls.flush():
             yield call
     except Exception as exc:  # litellm raises many types; map by status
         status = getattr(exc, "status_code", None)
-        text = redact(f"[{provider.id}] {type(exc).__name__}: {exc}", secrets)[:1000]
+        detail = upstream_detail(f"{type(exc).__name__}: {exc}", secrets, status)
+        text = f"[{provider.id}] {detail}"
         if status == 429 or type(exc).__name__ == "RateLimitError":
             raise UpstreamRateLimited(text) from None
         if status in (401, 403):
             raise UpstreamAuthFailed(text) from None
         raise UpstreamError(text) from None
+    if not answered:
+        raise UpstreamError(f"[{provider.id}] Error: Upstream returned no answer")

@@ -15,7 +15,7 @@ import orjson
 
 from app.core.nul import without_nul
 from app.gateway.providers import ResolvedProvider
-from app.gateway.redact import redact
+from app.gateway.redact import body_detail, not_a_stream_detail, redact, upstream_detail
 from app.gateway.tool_calls import ToolCallParts
 from app.gateway.types import (
     FinishReason,
@@ -32,6 +32,7 @@ _client: httpx.AsyncClient | None = None
 # After [DONE] only the body's closing chunk should follow; read it so the connection goes
 # back to the pool (no new TCP and TLS handshake for the next request), but never wait long.
 DRAIN_SECONDS = 0.25
+HEAD_CHARS = 64 * 1024  # of a 200 that is not an event stream, kept to say what it was
 
 
 def get_client(timeout: float) -> httpx.AsyncClient:
@@ -84,16 +85,9 @@ def _body(request: ModelRequest) -> tuple[str, dict[str, Any]]:
 
 
 def upstream_failure(provider: ResolvedProvider, status: int, raw: bytes) -> GatewayError:
-    """A non-200 answer from an OpenAI-compatible endpoint, as a redacted gateway error."""
-    detail = raw.decode("utf-8", "replace")[:500]
-    try:
-        payload = orjson.loads(raw)
-        error = payload.get("error", payload) if isinstance(payload, dict) else payload
-        if isinstance(error, dict):
-            detail = str(error.get("message") or error)
-    except orjson.JSONDecodeError:
-        pass
-    text = redact(f"[{provider.id}] Error code: {status} - {detail}", (provider.api_key,))
+    """A non-200 answer from an OpenAI-compatible endpoint, as a cleaned gateway error."""
+    detail = body_detail(raw, (provider.api_key,), status)
+    text = f"[{provider.id}] Error code: {status} - {detail}"
     if status == 429:
         return UpstreamRateLimited(text)
     if status in (401, 403):
@@ -132,7 +126,8 @@ def _piece(provider: ResolvedProvider, chunk: object, chat: bool) -> _Piece:
     error = chunk.get("error")
     if error:
         detail = error.get("message") if isinstance(error, dict) else error
-        raise UpstreamError(redact(f"[{provider.id}] Error: {detail}", (provider.api_key,)))
+        detail = upstream_detail(str(detail), (provider.api_key,))
+        raise UpstreamError(f"[{provider.id}] Error: {detail}")
     found = _Piece(usage=chunk.get("usage"))
     choices = chunk.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
@@ -193,10 +188,15 @@ async def stream(
             if resp.status_code != 200:
                 raise upstream_failure(provider, resp.status_code, await resp.aread())
             chat = request.mode != "completion"
+            streamed = False  # a `data:` line came: this is an event stream
+            head: list[str] = []  # otherwise the body's start, to say what came instead
             lines = resp.aiter_lines()
             async for line in lines:
                 if not line.startswith("data:"):
+                    if not streamed and sum(map(len, head)) < HEAD_CHARS:
+                        head.append(line)
                     continue
+                streamed = True
                 data = line[5:].strip()
                 if data == "[DONE]":
                     await _read_to_end(lines)
@@ -215,6 +215,9 @@ async def stream(
                     yield counted
             for call in tool_calls.flush():  # a peer that never said why it finished
                 yield call
+            if not streamed:  # empty, plain JSON, an HTML page, garbage: not an answer
+                detail = not_a_stream_detail("\n".join(head)[:HEAD_CHARS], (provider.api_key,))
+                raise UpstreamError(f"[{provider.id}] Error: {detail}")
     except httpx.HTTPError as exc:
         raise UpstreamError(
             redact(f"[{provider.id}] Connection error: {type(exc).__name__}", (provider.api_key,))

@@ -338,13 +338,11 @@ async def test_chat_family_app_on_completion_route(client: httpx.AsyncClient, mo
 @pytest.mark.parametrize(
     ("fixture", "path", "code", "message"),
     [
-        # Interim: Dify serves advanced-chat here; Kiln answers not_chat_app until it runs graphs.
-        ("advanced_chat_v0_3_1.yml", "/v1/chat-messages", "not_chat_app", NOT_CHAT_APP),
         ("advanced_chat_v0_3_1.yml", "/v1/completion-messages", "app_unavailable", APP_UNAVAILABLE),
         ("workflow_v0_5_0.yml", "/v1/chat-messages", "not_chat_app", NOT_CHAT_APP),
         ("workflow_v0_5_0.yml", "/v1/completion-messages", "app_unavailable", APP_UNAVAILABLE),
     ],
-)
+)  # advanced-chat apps answer /v1/chat-messages (tests/api/test_workflow_run.py)
 async def test_graph_apps_on_message_routes(
     client: httpx.AsyncClient, fixture: str, path: str, code: str, message: str
 ) -> None:

@@ -159,6 +159,20 @@ async def test_extension_error_is_invalid_param(
     assert upstream.requests == []
 
 
+async def test_extension_error_text_leaves_out_urls_and_hosts(
+    client: httpx.AsyncClient, upstream: FakeUpstream, extension: Extension
+) -> None:
+    detail = "relay https://mod.internal.example.com:8080/check?token=abc123 down (10.1.2.3)"
+    extension.respond = lambda body: (502, {"detail": detail})
+    events = await _run(client, _rule(), "hi")
+    assert events[-1]["code"] == "invalid_param"
+    message = events[-1]["message"]
+    assert (
+        message
+        == 'request error, status_code: 502, content: {"detail": "relay [url] down ([host])"}'
+    )
+
+
 async def test_unknown_extension_id(
     client: httpx.AsyncClient, upstream: FakeUpstream, extension: Extension
 ) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from app.core.app_mode import AppMode
+from app.core.config import Settings
 from app.engine.events import Event, MessageStreamContext
 from app.engine.prompt import Turn
 from app.engine.run_context import RunContext
@@ -23,10 +24,41 @@ from app.engine.workflow.engine import (
 )
 from app.engine.workflow.env import WorkflowRun, WorkflowServices
 from app.engine.workflow.events import NodeExecution, WorkflowStream
+from app.net.http_node import GuardedHttpCaller
+from app.net.ssrf import AllowList
+from app.sandbox.pool import LocalSandbox
 from tests.engine.fakes import FakeGateway, Scripted, message_text
+from tests.support.graph_http import GraphHttpServer
 
 GRAPHS = Path(__file__).resolve().parents[1] / "fixtures" / "graphs"
 GOLDEN = GRAPHS / "golden"
+SANDBOX_NODES = frozenset(("code", "template-transform"))
+LOOPBACK = AllowList.parse("127.0.0.1/32")  # the fixture HTTP server, and nothing else
+
+_sandbox: LocalSandbox | None = None
+
+
+def shared_sandbox() -> LocalSandbox:
+    """One local sandbox for every case (workers start on first use); closed by
+    `close_shared_sandbox` when the cases are done."""
+    global _sandbox
+    if _sandbox is None:
+        settings = Settings(
+            code_execution_endpoint="", code_execution_timeout=10.0, code_sandbox_workers=2
+        )
+        _sandbox = LocalSandbox(settings)
+    return _sandbox
+
+
+async def close_shared_sandbox() -> None:
+    global _sandbox
+    if _sandbox is not None:
+        await _sandbox.aclose()
+        _sandbox = None
+
+
+def node_types(dsl: dict[str, Any]) -> set[str]:
+    return {str((n.get("data") or {}).get("type")) for n in dsl["workflow"]["graph"]["nodes"]}
 
 
 def all_cases() -> list[tuple[str, str]]:
@@ -88,6 +120,30 @@ class CaseRun:
 async def run_case(
     graph: str, case_name: str, services: WorkflowServices | None = None, http_base: str = ""
 ) -> CaseRun:
+    """Without `services`, the case gets real ones where its graph needs them: the local
+    sandbox for code and template nodes, the guarded HTTP caller (loopback allowed) and,
+    without `http_base`, a fixture HTTP server of its own for http-request nodes."""
+    server: GraphHttpServer | None = None
+    if services is None:
+        services = WorkflowServices()
+        types = node_types(load_dsl(graph))
+        if types & SANDBOX_NODES:
+            services.sandbox = shared_sandbox()
+        if "http-request" in types:
+            services.http = GuardedHttpCaller(LOOPBACK)
+            if not http_base:
+                server = GraphHttpServer().start()
+                http_base = server.base_url
+    try:
+        return await _run_case(graph, case_name, services, http_base)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+async def _run_case(
+    graph: str, case_name: str, services: WorkflowServices, http_base: str
+) -> CaseRun:
     dsl = load_dsl(graph)
     case = load_case(graph, case_name)
     mode = AppMode(dsl["app"]["mode"])
@@ -132,7 +188,6 @@ async def run_case(
     async def save(name: str, value: Any) -> None:
         saved[name] = value
 
-    services = services or WorkflowServices()
     if mode is AppMode.ADVANCED_CHAT and services.save_conversation_variable is None:
         services.save_conversation_variable = save
     run_info = WorkflowRun(
@@ -194,7 +249,9 @@ def describe(result: CaseRun) -> dict[str, Any]:
     for execution in result.executions:
         spec = execution.spec
         entry = nodes.setdefault(spec.id, {"type": spec.type, "status": "succeeded", "runs": 0})
-        entry["runs"] += 1
+        entry["runs"] += 1 + execution.retry_index  # every retry was a start too
+        if execution.retry_index:
+            entry["retries"] = entry.get("retries", 0) + execution.retry_index
         rank = {"succeeded": 0, "exception": 1, "failed": 2}.get(execution.status, 0)
         current = {"succeeded": 0, "exception": 1, "failed": 2}.get(entry["status"], 0)
         entry["status"] = execution.status if rank >= current else entry["status"]
@@ -205,7 +262,11 @@ def describe(result: CaseRun) -> dict[str, Any]:
             if execution.error:
                 entry["error"] = execution.error
             handle = execution.handle
-            if handle and (handle != "source" or result.compiled.nodes[spec.id].is_branch):
+            branching = (
+                result.compiled.nodes[spec.id].is_branch
+                or spec.data.get("error_strategy") == "fail-branch"
+            )
+            if handle and (handle != "source" or branching):
                 entry["selected_handle"] = handle
     all_ids = {n["id"] for n in result.dsl["workflow"]["graph"]["nodes"]}
     notes = {

@@ -7,16 +7,87 @@ the conversation variables after the run. Not compared: ids, times, usage, error
 (informative only). Where graphon is not Dify (`graphon_differs`), KILN_EXPECTS says what
 Kiln does instead and why."""
 
+import copy
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from app.engine.nodes.unavailable import UnavailableNode
-from tests.engine.graph_cases import all_cases, describe, load_case, load_golden, run_case
+from tests.engine.graph_cases import (
+    all_cases,
+    close_shared_sandbox,
+    describe,
+    load_case,
+    load_golden,
+    run_case,
+)
 
 # Where Kiln follows Dify rather than graphon: {(graph, case): {field: expected}}. For a
 # case graphon could not run (a `skipped` golden), the entry is the whole expected result.
 KILN_EXPECTS: dict[tuple[str, str], dict[str, Any]] = {}
+
+# graphon cannot run a DSL 0.1.0 iteration (no iteration-start node: its start_node_id is the
+# first real child, flagged isIterationStart); Dify runs it like any iteration, from that
+# child. Expected from Dify's semantics: one round per topic, the LLM first in each round.
+_LEGACY_LINES = ["rivers -> Rivers carve valleys.", "mountains -> Mountains touch clouds."]
+_LEGACY_ANSWER = "Lines:\n- " + "\n- ".join(_LEGACY_LINES)
+KILN_EXPECTS[("chat_iteration_legacy_llm", "two_topics")] = {
+    "status": "succeeded",
+    "outputs": {},
+    "answer": _LEGACY_ANSWER,
+    "error": None,
+    "nodes": {
+        "1720000000001": {"type": "start", "status": "succeeded", "outputs": {}, "runs": 1},
+        "1720000000002": {
+            "type": "code",
+            "status": "succeeded",
+            "outputs": {"topics": ["rivers", "mountains"]},
+            "runs": 1,
+        },
+        "1720000000003": {
+            "type": "iteration",
+            "status": "succeeded",
+            "outputs": {"output": _LEGACY_LINES},
+            "runs": 1,
+        },
+        "1720000000004": {
+            "type": "llm",
+            "status": "succeeded",
+            "outputs": {
+                "text": "Mountains touch clouds.",
+                "reasoning_content": "",
+                "finish_reason": "stop",
+            },
+            "runs": 2,
+        },
+        "1720000000005": {
+            "type": "template-transform",
+            "status": "succeeded",
+            "outputs": {"output": _LEGACY_LINES[1]},
+            "runs": 2,
+        },
+        "1720000000006": {
+            "type": "answer",
+            "status": "succeeded",
+            "outputs": {"answer": _LEGACY_ANSWER, "files": []},
+            "runs": 1,
+        },
+    },
+    "not_run": [],
+    "model_calls": [
+        {
+            "node_id": "1720000000004",
+            "messages": [
+                {"role": "system", "content": "Write one line about the topic."},
+                {"role": "user", "content": f"Topic #{index}: {topic}"},
+            ],
+            "stop": [],
+        }
+        for index, topic in enumerate(["rivers", "mountains"])
+    ],
+    "conversation_variables_after": {},
+}
 
 
 def _legacy_aggregator(lang: str, greeting: str) -> dict[str, Any]:
@@ -57,6 +128,44 @@ def _legacy_aggregator(lang: str, greeting: str) -> dict[str, Any]:
 
 KILN_EXPECTS[("wf_aggregator_legacy", "fr")] = _legacy_aggregator("fr", "Bonjour")
 KILN_EXPECTS[("wf_aggregator_legacy", "en")] = _legacy_aggregator("en", "Hello")
+
+# graphon's answer stream stops at the first selector that never resolves ("missing="); Dify
+# sends the whole rendered answer (README, graphon_differs): the message text is the answer
+# node's own output. (The LLM in this graph fails on its unresolved selector in both.)
+KILN_EXPECTS[("chat_templates_unresolved", "default")] = {
+    "answer": load_golden("chat_templates_unresolved", "default")["nodes"]["1740000000003"][
+        "outputs"
+    ]["answer"]
+}
+
+
+def _error_type(graph: str, case: str, node_id: str, error_type: str) -> dict[str, Any]:
+    """The golden's nodes with one node's `error_type` output replaced."""
+    nodes = copy.deepcopy(load_golden(graph, case)["nodes"])
+    nodes[node_id]["outputs"]["error_type"] = error_type
+    return {"nodes": nodes}
+
+
+# A failing code node's `error_type` is Dify's class for sandbox failures,
+# `CodeExecutionError` (core/helper/code_executor); the goldens carry the name of the
+# oracle's executor error, graphon's `SandboxCodeExecutionError`.
+KILN_EXPECTS.update(
+    {
+        (graph, case): _error_type(graph, case, node_id, "CodeExecutionError")
+        for graph, case, node_id in (
+            ("chat_error_fail_branch", "not_a_number", "parse"),
+            ("wf_error_default_value", "raises", "divide"),
+            ("wf_error_retry", "retries_then_default", "flaky"),
+        )
+    }
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _sandbox_closed() -> AsyncIterator[None]:
+    """The cases share one local sandbox (graph_cases.shared_sandbox); stop its workers."""
+    yield
+    await close_shared_sandbox()
 
 
 def _unavailable(result_nodes: dict[str, Any]) -> list[str]:

@@ -8,6 +8,11 @@ In-process use (tests)::
         upstream.behaviour.n_chunks = 3
         ...  # point the code under test at upstream.base_url
 
+Misbehaviour (chat and legacy completions): ``answer_200`` makes a 200 that is not an
+event stream (``empty``, plain ``json``, ``json_error``, binary ``garbage``, an ``html``
+page); a non-200 ``status`` answers an error whose message is ``error_message`` or, with
+``error_page``, the HTML page a proxy in front of a provider would send.
+
 Moderation: ``POST /v1/moderations`` flags every input containing ``MODERATION_MARKER``
 (recorded in ``requests``; a non-200 ``status`` answers an error body).
 
@@ -99,6 +104,12 @@ class UpstreamBehaviour:
     # connection without ending it (peers that misbehave once the answer is complete).
     after_done: str = "end"
     status: int = 200  # non-200 => OpenAI error body with this status
+    error_message: str | None = None  # the error body's message (default: a fixed text)
+    error_page: bool = False  # a non-200 completions answer is a proxy's HTML page instead
+    # A 200 completions answer that is not an event stream: "empty", "json" (the whole
+    # completion as plain JSON), "json_error" (an OpenAI error object), "garbage" (binary
+    # bytes) or "html" (a portal's page); "stream" (the default) streams as asked.
+    answer_200: str = "stream"
     include_usage: bool = True  # honour stream_options.include_usage
     fail_after: int | None = None  # abort the connection after N content chunks
     audio_status: int = 200  # non-200 => audio endpoints answer an OpenAI error body
@@ -160,6 +171,28 @@ def _error_body(status: int, message: str | None = None) -> dict[str, Any]:
     kind, code = _ERROR_KINDS.get(status, ("server_error" if status >= 500 else "api_error", None))
     text = message or f"Fake upstream error (status {status})"
     return {"error": {"message": text, "type": kind, "param": None, "code": code}}
+
+
+def _error_page(status: int) -> bytes:
+    """The kind of page nginx or a cloud proxy answers when the provider behind it fails."""
+    reason = _REASONS.get(status, "Error")
+    return (
+        f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {reason}</h1></center>\r\n"
+        "<hr><center>nginx/1.25.3 at gateway.internal.example.com:8443</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    ).encode()
+
+
+_NOT_A_STREAM: dict[str, tuple[str, bytes]] = {
+    "empty": ("text/event-stream", b""),
+    "json_error": (
+        "application/json",
+        _dumps(_error_body(500, "The server had an error while processing your request.")).encode(),
+    ),
+    "garbage": ("application/octet-stream", bytes(range(256)) * 4),
+    "html": ("text/html", _error_page(200).replace(b"200 OK", b"Sign in to continue")),
+}
 
 
 class _Connection(asyncio.Protocol):
@@ -305,6 +338,13 @@ class _Connection(asyncio.Protocol):
         lines.append(f"date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
+    def _send_raw(self, status: int, content_type: str, body: bytes) -> None:
+        """A whole answer, then the connection closes (as a proxy's error page does)."""
+        head = [("content-type", content_type), ("content-length", str(len(body)))]
+        self._write(self._head(status, head, keep_alive=False) + body)
+        if self.transport is not None:
+            self.transport.close()
+
     def _send_json(self, status: int, payload: Any, keep_alive: bool = True) -> None:
         body = _dumps(payload).encode()
         head = [("content-type", "application/json"), ("content-length", str(len(body)))]
@@ -367,7 +407,14 @@ class _Connection(asyncio.Protocol):
         if not await self._held(lambda: self.server.behaviour.hold_completions):
             return
         if behaviour.status != 200:
-            self._send_json(behaviour.status, _error_body(behaviour.status), keep_alive)
+            if behaviour.error_page:
+                self._send_raw(behaviour.status, "text/html", _error_page(behaviour.status))
+                return
+            error = _error_body(behaviour.status, behaviour.error_message)
+            self._send_json(behaviour.status, error, keep_alive)
+            return
+        if behaviour.answer_200 not in ("stream", "json"):
+            self._send_raw(200, *_NOT_A_STREAM[behaviour.answer_200])
             return
         text_in = body.get("prompt") if legacy else body.get("messages")
         prompt_tokens = _count_words(text_in)
@@ -376,7 +423,7 @@ class _Connection(asyncio.Protocol):
         if body.get("stream") and body.get("tools") and behaviour.tool_calls and not legacy:
             await self._stream_tool_calls(behaviour.tool_calls, model, keep_alive)
             return
-        if body.get("stream"):
+        if body.get("stream") and behaviour.answer_200 == "stream":
             options = body.get("stream_options") or {}
             usage = bool(options.get("include_usage")) and behaviour.include_usage
             self.server.active_streams += 1

@@ -6,9 +6,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.api.body import parse_model, read_json
+from app.api.body import optional_user, parse_model, read_json
 from app.api.deps import AppDep, RuntimeDep
-from app.api.params import check_chat_family, optional_json, user_of
+from app.api.params import check_chat_family, optional_json
 from app.core.errors import InvalidParam
 from app.schemas.common import optional_uuid
 from app.schemas.conversation import (
@@ -54,7 +54,7 @@ async def rename_conversation(
     conversation_id: str, request: Request, app: AppDep, runtime: RuntimeDep
 ) -> ConversationItem:
     data = await read_json(request)
-    user = user_of(data)
+    user = optional_user(data)
     check_chat_family(app)
     payload = parse_model(RenamePayload, data)
     if payload.auto_generate:
@@ -69,7 +69,7 @@ async def rename_conversation(
 
 @router.delete("/conversations/{conversation_id:dify_uuid}", status_code=204)
 async def delete_conversation(conversation_id: str, request: Request, app: AppDep) -> Response:
-    user = user_of(await optional_json(request))
+    user = optional_user(await optional_json(request))
     check_chat_family(app)
     await conversations.delete_owned(app.id, user, conversation_id)
     return Response(status_code=204)
@@ -100,7 +100,7 @@ async def update_variable(
     conversation_id: str, variable_id: str, request: Request, app: AppDep
 ) -> ConversationVariableItem:
     data = await read_json(request)
-    user = user_of(data)
+    user = optional_user(data)
     check_chat_family(app)
     payload = parse_model(ConversationVariableUpdatePayload, data)
     return await conversation_variables.update(

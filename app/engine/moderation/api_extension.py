@@ -23,7 +23,7 @@ from app.engine.moderation.base import (
     OutputsResult,
     check_io_config,
 )
-from app.gateway.redact import redact
+from app.gateway.redact import upstream_detail
 from app.net.fetch import FetchError, FetchTimeout
 from app.net.post import post_json
 from app.net.ssrf import AllowList
@@ -73,10 +73,9 @@ class ApiModerator(Moderator):
             raise ModerationFailure("request timeout") from None
         except FetchError as exc:
             raise ModerationFailure(f"request connection error: {exc}") from None
-        if status != 200:
-            text = raw.decode("utf-8", "replace")[:100]
-            message = f"request error, status_code: {status}, content: {text}"
-            raise ModerationFailure(redact(message, (self._key,)))
+        if status != 200:  # Dify's text, with the body cleaned like a provider's error
+            text = upstream_detail(raw.decode("utf-8", "replace"), (self._key,), status)[:100]
+            raise ModerationFailure(f"request error, status_code: {status}, content: {text}")
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError:

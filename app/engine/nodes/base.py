@@ -8,6 +8,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from app.engine.graph.model import SOURCE, NodeSpec
@@ -51,6 +52,22 @@ class Usage:
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
+    def plus(self, other: "Usage") -> "Usage":
+        """Both usages together (a container's inside, summed over its rounds)."""
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_price=str(_price(self.total_price) + _price(other.total_price)),
+            currency=self.currency if _price(self.total_price) else other.currency,
+        )
+
+
+def _price(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+
 
 @dataclass(slots=True)
 class NodeResult:
@@ -76,6 +93,8 @@ class SubgraphOutcome:
     steps: int = 0
     exceptions: int = 0
     stopped: bool = False  # a loop-end node was reached
+    usage: Usage = field(default_factory=Usage)  # what this round's nodes reported
+    interrupted: bool = False  # the run was stopped while the round ran
 
 
 @dataclass(slots=True)
@@ -110,6 +129,9 @@ class Node(ABC):
     streams_text: ClassVar[bool] = False
     # Nodes whose inside is a subgraph of the workflow (iteration, loop).
     is_container: ClassVar[bool] = False
+    # Container start markers (iteration-start, loop-start): Dify never reports them, so
+    # the scheduler passes through them without events or an execution record.
+    silent: ClassVar[bool] = False
 
     def __init__(self, spec: NodeSpec) -> None:
         self.spec = spec

@@ -5,14 +5,19 @@ from app.engine.graph.model import NodeSpec
 from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.assigner.node import AssignerNode
 from app.engine.nodes.base import Node, NodeConfigError
+from app.engine.nodes.code.node import CodeNode
 from app.engine.nodes.end.node import EndNode
+from app.engine.nodes.http_request.node import HttpRequestNode
 from app.engine.nodes.if_else.node import IfElseNode
+from app.engine.nodes.iteration.node import IterationNode
 from app.engine.nodes.list_operator.node import ListOperatorNode
 from app.engine.nodes.llm.node import LLMNode
+from app.engine.nodes.loop.node import LoopNode
 from app.engine.nodes.parameter_extractor.node import ParameterExtractorNode
 from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, LoopStartNode
 from app.engine.nodes.question_classifier.node import QuestionClassifierNode
 from app.engine.nodes.start.node import StartNode
+from app.engine.nodes.template_transform.node import TemplateTransformNode
 from app.engine.nodes.unavailable import UnavailableNode
 from app.engine.nodes.variable_aggregator.node import VariableAggregatorNode
 
@@ -29,6 +34,11 @@ NODE_TYPES: dict[str, type[Node]] = {
         VariableAggregatorNode,
         AssignerNode,
         ListOperatorNode,
+        CodeNode,
+        TemplateTransformNode,
+        HttpRequestNode,
+        IterationNode,
+        LoopNode,
         LLMNode,
         QuestionClassifierNode,
         ParameterExtractorNode,

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from app.core.app_mode import AppMode
 from app.engine.prompt import Turn
 from app.engine.variables.values import FileValue
+from app.net.http_node import HttpReply as HttpReply  # built by the caller in app/net
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +29,6 @@ class CodeRunner(Protocol):
     ) -> dict[str, Any]: ...
 
     async def render_template(self, template: str, variables: dict[str, Any]) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class HttpReply:
-    status_code: int
-    headers: dict[str, str]
-    content: bytes
-    content_type: str
 
 
 class HttpCaller(Protocol):
@@ -65,8 +58,11 @@ class WorkflowServices:
     save_conversation_variable: Callable[[str, Any], Awaitable[None]] | None = None
     # Model-ready parts (OpenAI `image_url` parts) of files for vision inputs.
     file_parts: Callable[[Sequence[FileValue], str], Awaitable[list[dict[str, Any]]]] | None = None
-    # Store bytes as a file the run can hand out (HTTP file responses, tool files).
+    # Store bytes as a file the run can hand out (HTTP file responses, tool files):
+    # (content, mime type, file name) → a `tool_file` FileValue.
     save_file: Callable[[bytes, str, str], Awaitable[FileValue]] | None = None
+    # The bytes of a file value (http-request binary and form-data bodies).
+    read_file: Callable[[FileValue], Awaitable[bytes]] | None = None
 
 
 @dataclass(slots=True)

@@ -65,7 +65,9 @@ class ResponseCoordinator:
         self._level = level
         self._pool = pool
         self._emit = emit
-        self._streaming = frozenset(streaming_nodes)
+        # Only this level's nodes relay chunks here; a streaming node inside a container
+        # is a plain value once its container has finished.
+        self._streaming = frozenset(streaming_nodes) & level.members
         self._finished: set[str] = set()
         self._chunks: dict[str, list[str]] = {}
         self._queue: list[_Session] = []

@@ -15,16 +15,17 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from app.engine.graph.model import SOURCE, Graph
+from app.engine.graph.model import SOURCE, Graph, Workflow
 from app.engine.nodes.base import (
     Node,
     NodeContext,
     NodeError,
     NodeResult,
     SubgraphOutcome,
+    Usage,
 )
 from app.engine.variables.pool import VariablePool
 from app.engine.workflow.env import RunScope
@@ -52,6 +53,7 @@ class LevelOutcome:
     steps: int = 0
     exceptions: int = 0
     loop_ended: bool = False
+    usage: Usage = field(default_factory=Usage)  # reported by this level's nodes
 
 
 @dataclass(slots=True)
@@ -81,6 +83,7 @@ class LevelRunner:
         self._skipped: list[str] = []  # in the order they were skipped
         self._steps = 0
         self._exceptions = 0
+        self._usage = Usage()
         self._running: dict[asyncio.Task[_Done], str] = {}
 
     async def run(self) -> LevelOutcome:
@@ -125,6 +128,7 @@ class LevelRunner:
         if outcome is None:
             outcome = LevelOutcome("succeeded")
         outcome.steps, outcome.exceptions = self._steps, self._exceptions
+        outcome.usage = self._usage
         return outcome
 
     async def _cancel_running(self) -> None:
@@ -185,6 +189,8 @@ class LevelRunner:
     async def _execute(self, node_id: str, predecessor: str | None) -> _Done:
         engine = self._engine
         node = engine.nodes[node_id]
+        if node.silent:  # a container's start marker: passed through, never reported
+            return _Done(node_id, SOURCE)
         execution = NodeExecution(
             id=str(uuid.uuid4()),
             spec=node.spec,
@@ -264,7 +270,7 @@ class LevelRunner:
         execution.inputs = result.inputs
         execution.process_data = result.process_data
         execution.outputs = result.outputs
-        execution.metadata = self._metadata(result)
+        execution.metadata = self._metadata(node, result)
         execution.handle = result.handle
         execution.finished = time.time()
         engine.emit(engine.stream.node_finished(execution))
@@ -292,7 +298,7 @@ class LevelRunner:
         engine.node_finished(execution)
         return _Done(node.id, FAIL_BRANCH if strategy == FAIL_BRANCH else SOURCE)
 
-    def _metadata(self, result: NodeResult) -> dict[str, Any] | None:
+    def _metadata(self, node: Node, result: NodeResult) -> dict[str, Any] | None:
         metadata: dict[str, Any] = {**self._scope.metadata(), **result.metadata}
         if result.usage is not None:
             usage = result.usage
@@ -301,7 +307,9 @@ class LevelRunner:
                 total_price=usage.total_price,
                 currency=usage.currency,
             )
-            self._engine.add_usage(usage)
+            self._usage = self._usage.plus(usage)
+            if not node.is_container:  # a container's usage is its inside's, counted there
+                self._engine.add_usage(usage)
         return metadata or None
 
     def _check_sizes(self, node: Node, outputs: dict[str, Any]) -> None:
@@ -315,18 +323,29 @@ class LevelRunner:
 
     # -- containers --------------------------------------------------------------------
     def _subgraph_runner(self, node: Node) -> Callable[[VariablePool, RunScope], Any]:
+        engine = self._engine
+        inner = engine.graph.containers[node.id]
+        inside = _descendants(engine.graph, node.id)
+
         async def run_round(pool: VariablePool, scope: RunScope) -> SubgraphOutcome:
-            inner = self._engine.graph.containers[node.id]
-            before = self._engine.totals.tokens
-            outcome = await LevelRunner(self._engine, inner, pool, scope).run()
+            # Each round starts without the outputs of the last one (Dify clears them), so
+            # a node never reads a value a skipped branch left from an earlier round.
+            for node_id in inside:
+                pool.remove_node(node_id)
+            outcome = await LevelRunner(engine, inner, pool, scope).run()
+            failed = outcome.status == "failed"
+            if failed:  # counted as Dify's graph engine counts every failed node
+                engine.totals.exceptions += 1
             return SubgraphOutcome(
-                failed=outcome.status == "failed",
+                failed=failed,
                 error=outcome.error,
                 error_type=outcome.error_type,
-                tokens=self._engine.totals.tokens - before,
+                tokens=outcome.usage.total_tokens,
                 steps=outcome.steps,
                 exceptions=outcome.exceptions,
                 stopped=outcome.loop_ended,
+                usage=outcome.usage,
+                interrupted=outcome.status == "stopped",
             )
 
         return run_round
@@ -342,6 +361,19 @@ class LevelRunner:
 
 def _ignore(_: str) -> None:
     return None
+
+
+def _descendants(graph: Workflow, container_id: str) -> frozenset[str]:
+    """Every node inside a container, nested containers' insides included."""
+    found: set[str] = set()
+    pending = [container_id]
+    while pending:
+        level = graph.containers.get(pending.pop())
+        if level is None:
+            continue
+        found |= level.members
+        pending += [member for member in level.members if member in graph.containers]
+    return frozenset(found)
 
 
 def _size(value: Any) -> int:

@@ -7,12 +7,16 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.db import session_scope
-from app.core.errors import DifyError
+from app.core.errors import DifyError, InvalidParam
 from app.core.nul import check_no_nul
 from app.models import EndUser
 
 DEFAULT_USER = "DEFAULT-USER"
 SERVICE_API_TYPE = "service_api"
+# `end_users.session_id` (and Dify's `external_user_id`) is a 255-character column:
+# PostgreSQL refuses a longer value, SQLite would keep it; both answer this 400 instead.
+MAX_USER_LENGTH = 255
+USER_TOO_LONG = f"Invalid parameter: user must be at most {MAX_USER_LENGTH} characters."
 
 
 async def _find(session: AsyncSession, app_id: str, user: str) -> EndUser | None:
@@ -27,9 +31,12 @@ _known: LRUCache[tuple[str, str], EndUser] = LRUCache(maxsize=20000)
 
 
 def _session_id(user: str | None) -> str:
-    """The request's `user` as stored (absent: Dify's default user); NUL refused."""
+    """The request's `user` as stored (absent: Dify's default user); NUL and a value the
+    column cannot hold refused, for lookups too, so every endpoint answers alike."""
     session_id = user if user else DEFAULT_USER
     check_no_nul(session_id)
+    if len(session_id) > MAX_USER_LENGTH:
+        raise InvalidParam(USER_TOO_LONG)
     return session_id
 
 

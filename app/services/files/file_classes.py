@@ -28,6 +28,17 @@ def size_limit(extension: str, settings: Settings) -> int:
     return settings.upload_file_size_limit * MB
 
 
+def largest_upload_limit(settings: Settings) -> int:
+    """Bytes allowed for the largest upload of any class."""
+    limits = (
+        settings.upload_image_file_size_limit,
+        settings.upload_video_file_size_limit,
+        settings.upload_audio_file_size_limit,
+        settings.upload_file_size_limit,
+    )
+    return max(limits) * MB
+
+
 def detect_type(extension: str, mime_type: str | None) -> str:
     """Dify's standardisation: by extension first, then by MIME type, else `custom`."""
     ext = extension.lower().lstrip(".")

@@ -27,7 +27,7 @@ from app.services.files.errors import (
     TooManyFiles,
     UnsupportedFileType,
 )
-from app.services.files.file_classes import MB, size_limit
+from app.services.files.file_classes import largest_upload_limit, size_limit
 from app.services.files.multipart import (
     Field,
     FileData,
@@ -145,7 +145,7 @@ async def _read_form(
     app: App, reader: MultipartReader, storage: Storage, settings: Settings
 ) -> _Form:
     form = _Form()
-    drain_limit = settings.upload_video_file_size_limit * MB  # the largest class limit
+    drain_limit = largest_upload_limit(settings)
     try:
         async for event in reader:
             if isinstance(event, Field):

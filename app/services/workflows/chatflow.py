@@ -137,7 +137,7 @@ async def _launch(
     )
     handle = await runtime.registry.register(task_id, f"end-user-{end_user.id}")
     channel = EventChannel()
-    run_services = services(runtime)
+    run_services = services(runtime, app.id, end_user.id)
     run_services.save_conversation_variable = variable_saver(conversation_row.id)
     task = GraphTask(
         app_id=app.id,

@@ -1,7 +1,9 @@
 """Files in graph apps: a request's or an input's files as workflow file values, and file
 values back into model parts for vision inputs."""
 
-from collections.abc import Sequence
+import mimetypes
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from app.core.config import Settings
@@ -9,9 +11,13 @@ from app.core.db import session_scope
 from app.engine.multimodal import image_part
 from app.engine.variables.values import FileValue
 from app.models import UploadFile
-from app.services.files.prompt_parts import image_url
+from app.net.fetch import fetch
+from app.services.files.file_classes import detect_type, size_limit
+from app.services.files.prompt_parts import fetch_policy, image_url
 from app.services.files.request_files import RequestFile
 from app.services.files.signing import signed_url
+from app.storage import get_storage
+from app.storage.base import load_bytes
 
 
 def file_value(settings: Settings, f: RequestFile) -> FileValue:
@@ -69,3 +75,67 @@ def vision_parts(settings: Settings) -> Any:
         return found
 
     return parts
+
+
+def file_store(settings: Settings, app_id: str, end_user_id: str) -> tuple[Any, Any]:
+    """The engine's `save_file` and `read_file` services for one run: files a node makes
+    (HTTP file responses) are stored like uploads, so signed URLs serve them."""
+    storage = get_storage(settings)
+
+    async def save(content: bytes, mime_type: str, name: str) -> FileValue:
+        extension = _extension_of(name, mime_type)
+        file_id = str(uuid.uuid4())
+        key = f"tool_files/{app_id}/{file_id}{'.' + extension if extension else ''}"
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield content
+
+        size = await storage.save(key, chunks())
+        row = UploadFile(
+            id=file_id,
+            app_id=app_id,
+            storage_key=key,
+            name=name or f"file.{extension or 'bin'}",
+            size=size,
+            extension=extension,
+            mime_type=mime_type or None,
+            created_by=end_user_id,
+            used=True,
+            used_by=end_user_id,
+        )
+        async with session_scope() as session:
+            session.add(row)
+        return FileValue(
+            type=detect_type(extension, mime_type),
+            transfer_method="tool_file",
+            filename=row.name,
+            extension=f".{extension}" if extension else "",
+            mime_type=mime_type,
+            size=size,
+            url=signed_url(settings, file_id),
+            related_id=file_id,
+            id=file_id,
+        )
+
+    async def read(value: FileValue) -> bytes:
+        if value.related_id:
+            async with session_scope() as session:
+                row = await session.get(UploadFile, value.related_id)
+            if row is not None and row.app_id == app_id:
+                return await load_bytes(storage, row.storage_key)
+        url = value.remote_url or value.url
+        if not url:
+            raise ValueError(f"file {value.filename!r} has no content Kiln can read")
+        limit = size_limit(value.extension.lstrip("."), settings)
+        fetched = await fetch(url, fetch_policy(settings, limit))
+        return fetched.data
+
+    return save, read
+
+
+def _extension_of(name: str, mime_type: str) -> str:
+    _, dot, ext = name.rpartition(".")
+    if dot and ext.isalnum() and len(ext) <= 16:
+        return ext.lower()
+    guessed = mimetypes.guess_extension(mime_type or "") or ""
+    return guessed.lstrip(".")

@@ -103,7 +103,7 @@ async def _launch(
             run_id=run_id,
             task_id=task_id,
             limits=limits(runtime),
-            services=services(runtime),
+            services=services(runtime, app.id, end_user.id),
             inputs=inputs,
         ),
         pool=pool,

@@ -11,7 +11,7 @@ from app.engine.workflow.engine import WorkflowUnrunnable
 from app.engine.workflow.env import WorkflowLimits, WorkflowServices
 from app.models import App
 from app.runtime import Runtime
-from app.services.workflows.files import vision_parts
+from app.services.workflows.files import file_store, vision_parts
 from app.services.workflows.versions import WorkflowVersion, current_version
 
 
@@ -48,16 +48,25 @@ def limits(runtime: Runtime) -> WorkflowLimits:
     return WorkflowLimits(
         max_steps=settings.workflow_max_execution_steps,
         max_variable_size=settings.workflow_max_variable_size,
+        template_max_length=settings.template_transform_max_length,
         http_max_text_size=settings.http_request_max_text_size,
         http_max_binary_size=settings.http_request_max_binary_size,
+        http_timeouts=(
+            settings.http_request_connect_timeout,
+            settings.http_request_read_timeout,
+            settings.http_request_write_timeout,
+        ),
     )
 
 
-def services(runtime: Runtime) -> WorkflowServices:
+def services(runtime: Runtime, app_id: str, end_user_id: str) -> WorkflowServices:
+    save_file, read_file = file_store(runtime.settings, app_id, end_user_id)
     return WorkflowServices(
         sandbox=runtime.sandbox,
         http=runtime.http_caller,
         file_parts=vision_parts(runtime.settings),
+        save_file=save_file,
+        read_file=read_file,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache
 
+from app.core.config import get_settings
 from app.engine.workflow.engine import CompiledWorkflow, compile_workflow
 from app.models import App
 
@@ -23,7 +24,9 @@ class WorkflowVersion:
     compiled: CompiledWorkflow
 
 
-_versions: LRUCache[tuple[str, str], WorkflowVersion] = LRUCache(maxsize=256)
+_versions: LRUCache[tuple[str, str], WorkflowVersion] = LRUCache(
+    maxsize=get_settings().workflow_cache_size
+)
 
 
 def current_version(app: App) -> WorkflowVersion:
