@@ -23,7 +23,7 @@ LLM = {
 }
 
 
-def chatflow(**app: Any) -> str:
+def chatflow() -> str:
     answer = {"id": "answer", "type": "answer", "answer": "{{#llm.text#}}"}
     return graph_dsl("advanced-chat", [START, LLM, answer], [("start", "llm"), ("llm", "answer")])
 
@@ -141,11 +141,12 @@ async def test_graph_runs_take_active_request_slots(
     )
     body = {"inputs": {}, "response_mode": "streaming", "user": "limit"}
     async with client.stream("POST", "/v1/workflows/run", json=body, headers=auth(key)) as resp:
-        await anext(resp.aiter_lines())
+        lines = resp.aiter_lines()
+        await anext(lines)
         second = await client.post("/v1/workflows/run", json=body, headers=auth(key))
         assert second.status_code == 429 and second.json()["code"] == "too_many_requests"
         upstream.behaviour.hold_completions = False
-        _ = [line async for line in resp.aiter_lines()]
+        _ = [line async for line in lines]
     third = await client.post(
         "/v1/workflows/run", json={**body, "response_mode": "blocking"}, headers=auth(key)
     )

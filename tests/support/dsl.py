@@ -77,6 +77,7 @@ def graph_dsl(
     name: str = "Graph App",
     environment: list[dict[str, Any]] | None = None,
     conversation_variables: list[dict[str, Any]] | None = None,
+    app_fields: dict[str, Any] | None = None,
     **features: Any,
 ) -> str:
     """A graph app: nodes as `{"id", **data}` (data needs `type`), edges as (source, target)
@@ -84,7 +85,13 @@ def graph_dsl(
     document = {
         "version": "0.6.0",
         "kind": "app",
-        "app": {"name": name, "mode": mode, "icon": "🧭", "description": f"{name} for tests"},
+        "app": {
+            "name": name,
+            "mode": mode,
+            "icon": "🧭",
+            "description": f"{name} for tests",
+            **(app_fields or {}),
+        },
         "workflow": {
             "graph": {
                 "nodes": [
