@@ -12,6 +12,10 @@
     (asyncio.sleep) → one end joining them. Should take about `--wait`.
 (c) CPU per iteration round: an iteration over `--rounds` items with one trivial node
     inside, sequential and parallel (parallel_nums 10).
+(d) Persistence per node: the chain of (a) again, each node execution stored as a served
+    run stores it (app/services/workflows/records.py: batched rows in a throw-away SQLite
+    database, every row written before the run counts as done); the CPU above (a) is what
+    storing costs a node.
 
 Runs on uvloop when it is installed (as `kiln serve` does). Writes its figures into
 bench/RESULTS.md between the engine-bench markers (the other benchmarks keep that block).
@@ -25,7 +29,9 @@ import datetime
 import gc
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -109,7 +115,9 @@ def iteration_graph(parallel: bool) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-async def _runner(graph: dict[str, Any], inputs: dict[str, Any]) -> Callable[[], Any]:
+async def _runner(
+    graph: dict[str, Any], inputs: dict[str, Any], persist: bool = False
+) -> Callable[[], Any]:
     from app.core.app_mode import AppMode
     from app.core.config import Settings
     from app.engine.run_context import RunContext
@@ -122,14 +130,26 @@ async def _runner(graph: dict[str, Any], inputs: dict[str, Any]) -> Callable[[],
     compiled = compile_workflow({"graph": graph})
     compiled.check_runnable()
     gateway = ModelGateway(Settings())
+    app_id, run_id = (await _stored_run()) if persist else ("app", "run")
 
     async def once() -> int:
+        from app.services.workflows.records import NodeRecorder
+
         events: list[Any] = []
         run = RunContext.lasting(gateway, events.append, asyncio.Event(), 600)
-        workflow = WorkflowRun(AppMode.WORKFLOW, "app", "wf", "run", "task", inputs=dict(inputs))
+        workflow = WorkflowRun(AppMode.WORKFLOW, app_id, "wf", run_id, "task", inputs=dict(inputs))
+        recorder = NodeRecorder(app_id, "wf", run_id, frozenset()) if persist else None
         outcome = await run_workflow(
-            compiled, workflow, VariablePool(), run, WorkflowStream("task", "run"), 600
+            compiled,
+            workflow,
+            VariablePool(),
+            run,
+            WorkflowStream("task", run_id),
+            600,
+            recorder.add if recorder is not None else None,
         )
+        if recorder is not None:
+            await recorder.close()
         if outcome.status != "succeeded":
             raise RuntimeError(f"bench run {outcome.status}: {outcome.error}")
         return len(events)
@@ -137,10 +157,24 @@ async def _runner(graph: dict[str, Any], inputs: dict[str, Any]) -> Callable[[],
     return once
 
 
+async def _stored_run() -> tuple[str, str]:
+    """An app and a run row in the throw-away database the node rows point at."""
+    from app.core.db import session_scope
+    from app.models import App, WorkflowRun
+
+    async with session_scope() as session:
+        app = App(name="bench", mode="workflow", dsl={})
+        session.add(app)
+        await session.flush()
+        run = WorkflowRun(app_id=app.id, workflow_id="wf", type="workflow", created_by="bench")
+        session.add(run)
+    return app.id, run.id
+
+
 async def cpu_per_unit(
-    graph: dict[str, Any], inputs: dict[str, Any], runs: int
+    graph: dict[str, Any], inputs: dict[str, Any], runs: int, persist: bool = False
 ) -> dict[str, float]:
-    once = await _runner(graph, inputs)
+    once = await _runner(graph, inputs, persist)
     for _ in range(max(runs // 10, 3)):  # warm-up
         await once()
     gc.collect()
@@ -171,6 +205,12 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await once()
         walls.append(time.perf_counter() - started)
     results["fanout"] = {"walls": walls, "best": min(walls), "worst": max(walls)}
+    stored = await cpu_per_unit(chain_graph(args.chain), {}, max(args.runs // 3, 20), True)
+    stored_us = stored["cpu"] / (max(args.runs // 3, 20) * args.chain) * 1e6
+    results["persisted"] = {
+        "us_per_node": stored_us,
+        "storing_us_per_node": stored_us - results["chain"]["us_per_node"],
+    }
     items = {"items": list(range(args.rounds))}
     iteration_runs = max(args.runs // 10, 5)
     for name, parallel in (("sequential", False), ("parallel", True)):
@@ -195,7 +235,8 @@ def report(r: dict[str, Any], args: argparse.Namespace, command: str, loop: str)
             "## Workflow engine",
             "",
             f"Written by `bench/engine_bench.py` ({when}, `{command}`, {machine}). "
-            "In-process: the engine alone, events built and handed to a list, nothing stored.",
+            "In-process: the engine alone, events built and handed to a list; nothing stored "
+            "but in (d).",
             "",
             "| measure | value |",
             "|---|---|",
@@ -208,6 +249,9 @@ def report(r: dict[str, Any], args: argparse.Namespace, command: str, loop: str)
             f"| (c) CPU per iteration round, {args.rounds} items, one cheap node inside, "
             f"sequential | {r['sequential']['us_per_round']:.1f} µs |",
             f"| (c) same, parallel (parallel_nums 10) | {r['parallel']['us_per_round']:.1f} µs |",
+            f"| (d) CPU per node of (a) with every node execution stored (SQLite) "
+            f"| {r['persisted']['us_per_node']:.1f} µs, of which storing "
+            f"**{r['persisted']['storing_us_per_node']:.1f} µs** |",
             "",
             END_MARK,
         ]
@@ -238,6 +282,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.chain < 3:
         parser.error("--chain must be at least 3")
+    with tempfile.TemporaryDirectory(prefix="kiln-engine-bench-") as tmp:
+        _throwaway_database(Path(tmp))
+        _run_and_report(args, argv)
+
+
+def _throwaway_database(tmp: Path) -> None:
+    """(d) stores rows: point Kiln at a migrated SQLite file before anything reads settings."""
+    url = f"sqlite+aiosqlite:///{tmp / 'kiln.db'}"
+    os.environ["KILN_DATABASE_URL"] = url
+    kiln = Path(sys.executable).with_name("kiln")
+    subprocess.run([str(kiln), "migrate"], check=True, capture_output=True, env=os.environ)
+
+
+def _run_and_report(args: argparse.Namespace, argv: list[str] | None) -> None:
     try:
         import uvloop
 
