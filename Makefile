@@ -22,7 +22,7 @@ migrate: install
 	$(BIN)/kiln migrate
 
 import: migrate
-	$(BIN)/kiln apps bootstrap examples/apps
+	$(BIN)/kiln apps sync examples/apps --print-keys
 
 run: import
 	$(BIN)/kiln serve --host $(HOST) --port $(PORT)

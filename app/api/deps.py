@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from app.core.errors import Forbidden, Unauthorized
 from app.models import App
 from app.runtime import Runtime
-from app.services.apps import importer as apps
+from app.services.apps import keys as apps
 
 
 async def current_app(request: Request) -> App:

@@ -8,6 +8,7 @@ from app.models.annotation import (
     MessageAnnotation,
 )
 from app.models.app import ApiToken, App
+from app.models.app_version import AppVersion
 from app.models.conversation import Conversation, Message
 from app.models.conversation_variable import ConversationVariable
 from app.models.end_user import EndUser
@@ -19,6 +20,7 @@ __all__ = [
     "AnnotationEmbedding",
     "ApiToken",
     "App",
+    "AppVersion",
     "AppAnnotationHitHistory",
     "AppAnnotationSetting",
     "Conversation",

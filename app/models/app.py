@@ -26,8 +26,13 @@ class App(SQLModel, table=True):
     max_active_requests: int | None = None
     enable_api: bool = True
     status: str = Field(default="normal", max_length=16)
-    # Set for apps imported by `kiln apps bootstrap`, so re-running it is idempotent.
+    # A stable name for the app (`kiln apps sync` matches files by it; commands accept it
+    # where they accept the id).
     source_key: str | None = Field(default=None, max_length=255, unique=True)
+    current_version_id: str | None = Field(default=None, max_length=36)
+    # "sync": made by `kiln apps sync`, so a later sync may report (and prune) it when its
+    # file is gone; "import": made by `kiln apps import`, never touched by a sync.
+    origin: str = Field(default="import", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

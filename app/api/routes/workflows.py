@@ -8,6 +8,8 @@ from app.api.deps import AppDep, RuntimeDep
 from app.api.streaming import respond
 from app.core.app_mode import AppMode
 from app.core.errors import NotWorkflowApp
+from app.models import App
+from app.runtime import Runtime
 from app.schemas.chat import WorkflowLogsQuery, WorkflowRunPayload
 from app.services.workflows import runs
 from app.services.workflows.launch import WorkflowCommand, check_workflow_app, start_workflow_run
@@ -17,11 +19,23 @@ router = APIRouter(tags=["workflows"])
 
 @router.post("/workflows/run")
 async def run_workflow(request: Request, app: AppDep, runtime: RuntimeDep) -> Response:
+    return await _run(request, app, runtime, None)
+
+
+@router.post("/workflows/{workflow_id}/run")
+async def run_workflow_version(
+    workflow_id: str, request: Request, app: AppDep, runtime: RuntimeDep
+) -> Response:
+    """Runs one of the app's versions (Dify: a published workflow by id)."""
+    return await _run(request, app, runtime, workflow_id)
+
+
+async def _run(request: Request, app: App, runtime: Runtime, workflow_id: str | None) -> Response:
     data = await read_json(request)
     user = required_user(data)
     check_workflow_app(app)
     payload = parse_model(WorkflowRunPayload, data)
-    command = WorkflowCommand(payload.inputs, user, payload.streaming, payload.files)
+    command = WorkflowCommand(payload.inputs, user, payload.streaming, payload.files, workflow_id)
     generation = await start_workflow_run(runtime, app, command)
     return await respond(generation, payload.streaming, runtime.settings)
 

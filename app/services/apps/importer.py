@@ -1,29 +1,38 @@
-"""Importing apps from DSL and issuing their API keys."""
+"""Importing apps from DSL: a new app, or a new version of an existing one (in place: its
+keys, conversations, annotations and end users stay). Every import is kept as a version;
+the app row carries the current one, and both change in one transaction."""
 
+import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
 
-from cachetools import TTLCache
-from sqlmodel import col, select
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.app_mode import AppMode
 from app.core.db import session_scope
-from app.core.security import derived_api_key, generate_api_key, hash_api_key, key_hint
+from app.core.security import derived_api_key, generate_api_key
 from app.engine.workflow.engine import compile_workflow
-from app.models import ApiToken, App
+from app.models import App, AppVersion
 from app.models.base import utcnow
 from app.services.apps.dsl import ParsedDsl, parse_dsl
+from app.services.apps.keys import new_token
+from app.services.apps.lookup import find_app_in
 
-KEY_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per call
+
+class ModeMismatch(ValueError):
+    """An export of another mode cannot replace an app (Dify refuses it too)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ImportedApp:
     app: App
-    api_key: str | None  # None when an idempotent import found the app already there
+    api_key: str | None  # None when no key was made (an update, or the app was there)
     warnings: tuple[str, ...] = ()
     # Graph apps: what will not run and why (a blocking problem stops the whole app).
     problems: tuple[str, ...] = ()
+    version: AppVersion | None = None
+    changed: bool = True  # False: the same DSL as the current version, nothing written
 
 
 def graph_problems(parsed: ParsedDsl) -> tuple[str, ...]:
@@ -36,93 +45,86 @@ def graph_problems(parsed: ParsedDsl) -> tuple[str, ...]:
     )
 
 
-def _new_app(parsed: ParsedDsl, source_key: str | None) -> App:
+def dsl_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def apply_dsl(app: App, parsed: ParsedDsl) -> None:
+    """The app row as the DSL describes it (name, icon, …, the document itself)."""
     info = parsed.document["app"]
-    return App(
-        name=parsed.name,
-        mode=parsed.mode,
-        description=str(info.get("description") or ""),
-        icon=info.get("icon"),
-        icon_type=str(info.get("icon_type") or "emoji"),
-        icon_background=info.get("icon_background") or "#FFFFFF",
-        use_icon_as_answer_icon=bool(info.get("use_icon_as_answer_icon", False)),
-        dsl_version=parsed.version,
+    app.name = parsed.name
+    app.mode = parsed.mode
+    app.description = str(info.get("description") or "")
+    app.icon = info.get("icon")
+    app.icon_type = str(info.get("icon_type") or "emoji")
+    app.icon_background = info.get("icon_background") or "#FFFFFF"
+    app.use_icon_as_answer_icon = bool(info.get("use_icon_as_answer_icon", False))
+    app.dsl_version = parsed.version
+    app.dsl = parsed.document
+    app.max_active_requests = info.get("max_active_requests")
+    app.updated_at = utcnow()
+
+
+async def _add_version(session: AsyncSession, app: App, parsed: ParsedDsl, text: str) -> AppVersion:
+    statement = select(func.max(AppVersion.number)).where(AppVersion.app_id == app.id)
+    latest = (await session.exec(statement)).one()
+    version = AppVersion(
+        app_id=app.id,
+        number=int(latest or 0) + 1,
         dsl=parsed.document,
-        max_active_requests=info.get("max_active_requests"),
-        source_key=source_key,
+        dsl_text=text,
+        dsl_sha256=dsl_digest(text),
+        dsl_version=parsed.version,
     )
+    session.add(version)
+    app.current_version_id = version.id
+    session.add(app)
+    return version
 
 
 async def import_app(
-    text: str, *, source_key: str | None = None, key: str | None = None
+    text: str, *, source_key: str | None = None, key: str | None = None, origin: str = "import"
 ) -> ImportedApp:
-    """Parse, check and store an app with one API key; nothing is stored on error."""
+    """A new app with one API key (`key`, else a random one); nothing is stored on error.
+    With a `source_key` that already names an app, nothing changes (idempotent)."""
     parsed = parse_dsl(text)
+    problems = graph_problems(parsed)
     async with session_scope() as session:
         if source_key is not None:
             existing = (await session.exec(select(App).where(App.source_key == source_key))).first()
             if existing is not None:
-                return ImportedApp(existing, None, parsed.warnings, graph_problems(parsed))
-        app = _new_app(parsed, source_key)
+                return ImportedApp(existing, None, parsed.warnings, problems, changed=False)
+        app = App(name=parsed.name, mode=parsed.mode, dsl={}, source_key=source_key, origin=origin)
+        apply_dsl(app, parsed)
         session.add(app)
         await session.flush()
+        version = await _add_version(session, app, parsed, text)
         api_key = key or generate_api_key()
-        session.add(_token(app.id, api_key))
-    return ImportedApp(app, api_key, parsed.warnings, graph_problems(parsed))
+        session.add(new_token(app.id, api_key))
+    return ImportedApp(app, api_key, parsed.warnings, problems, version)
 
 
-def bootstrap_key(secret_key: str, source_key: str) -> str:
-    return derived_api_key(secret_key, source_key)
-
-
-def _token(app_id: str, api_key: str) -> ApiToken:
-    return ApiToken(app_id=app_id, token_hash=hash_api_key(api_key), token_hint=key_hint(api_key))
-
-
-async def create_key(app_id: str) -> str:
+async def update_app(ref: str, text: str) -> ImportedApp:
+    """Replace an app's DSL in place (by id or stable name): a new version becomes current.
+    The same text as the current version changes nothing."""
+    parsed = parse_dsl(text)
+    problems = graph_problems(parsed)
     async with session_scope() as session:
-        if await session.get(App, app_id) is None:
-            raise LookupError(f"No app with id {app_id}")
-        api_key = generate_api_key()
-        session.add(_token(app_id, api_key))
-    return api_key
-
-
-async def list_apps() -> list[App]:
-    async with session_scope() as session:
-        return list((await session.exec(select(App).order_by(col(App.created_at)))).all())
-
-
-# Key lookups sit on every request: cache them briefly (a revoked key lives on for at most
-# this long, as with Dify's Redis-cached lookups).
-_apps_by_key: TTLCache[str, App] = TTLCache(maxsize=4096, ttl=5)
-
-
-async def app_for_key(api_key: str) -> App | None:
-    digest = hash_api_key(api_key)
-    cached = _apps_by_key.get(digest)
-    if cached is not None:
-        return cached
-    app = await _lookup_key(digest)
-    if app is not None:
-        _apps_by_key[digest] = app
-    return app
-
-
-async def _lookup_key(digest: str) -> App | None:
-    async with session_scope() as session:
-        row = (
-            await session.exec(
-                select(App, ApiToken)
-                .join(ApiToken, col(ApiToken.app_id) == col(App.id))
-                .where(ApiToken.token_hash == digest, ApiToken.type == "app")
+        app = await find_app_in(session, ref, for_update=True)
+        if parsed.mode != app.mode:
+            raise ModeMismatch(
+                f"The file is a {parsed.mode} app; app {app.name!r} is {app.mode}: an app "
+                "keeps its mode (import it as a new app instead)."
             )
-        ).first()
-        if row is None:
-            return None
-        app, token = row
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at > KEY_TOUCH_INTERVAL:
-            token.last_used_at = now
-            session.add(token)
-        return app
+        current = await session.get(AppVersion, app.current_version_id or "")
+        if current is not None and current.dsl_sha256 == dsl_digest(text):
+            return ImportedApp(app, None, parsed.warnings, problems, current, changed=False)
+        apply_dsl(app, parsed)
+        version = await _add_version(session, app, parsed, text)
+    return ImportedApp(app, None, parsed.warnings, problems, version)
+
+
+def derived_key(secret_key: str, name: str) -> str:
+    """The API key of an app synced from a folder, derived from the secret and its name
+    (so every replica and every run of `kiln apps sync` knows it without storing it)."""
+    return derived_api_key(secret_key, f"example:{name}")

@@ -5,7 +5,6 @@ the workflow run as its own task; its answer streams as `message` events."""
 import asyncio
 import time
 import uuid
-from typing import Any
 
 from app.core import errors
 from app.engine.channel import EventChannel
@@ -62,9 +61,9 @@ async def _launch(
         raise errors.InvalidParam("query is required")
     end_user = await end_users.get_or_create(app.id, command.user)
     conversation = await owned_conversation(app, end_user, command.conversation_id)
-    version = runnable_version(app)
-    workflow: dict[str, Any] = app.dsl["workflow"]
-    features = feature_blocks(app.app_mode, app.dsl)
+    version = await runnable_version(app)
+    workflow = version.workflow
+    features = feature_blocks(app.app_mode, version.dsl)
     request_files, _ = await resolve_files(app.id, features, command.files)
     inputs = await check_inputs(settings, app.id, workflow, command.inputs)
     history = await load_history(conversation.id) if conversation else []

@@ -40,6 +40,7 @@ class WorkflowCommand:
     user: str | None
     streaming: bool
     files: list[Any] | None = None
+    workflow_id: str | None = None  # a version to run instead of the current one
 
 
 def check_workflow_app(app: App) -> None:
@@ -60,11 +61,11 @@ async def _launch(
 ) -> WorkflowGeneration:
     settings = runtime.settings
     end_user = await end_users.get_or_create(app.id, command.user)
-    version = runnable_version(app)
-    workflow: dict[str, Any] = app.dsl["workflow"]
+    version = await runnable_version(app, command.workflow_id)
+    workflow = version.workflow
     inputs = await check_inputs(settings, app.id, workflow, command.inputs)
     request_files, _ = await resolve_files(
-        app.id, feature_blocks(app.app_mode, app.dsl), command.files
+        app.id, feature_blocks(app.app_mode, version.dsl), command.files
     )
     if len(request_files) > settings.workflow_file_upload_limit:
         raise errors.InvalidParam(

@@ -12,11 +12,12 @@ from app.engine.workflow.env import WorkflowLimits, WorkflowServices
 from app.models import App
 from app.runtime import Runtime
 from app.services.workflows.files import file_store, vision_parts
-from app.services.workflows.versions import WorkflowVersion, current_version
+from app.services.workflows.versions import WorkflowVersion, current_version, named_version
 
 
-def runnable_version(app: App) -> WorkflowVersion:
-    version = current_version(app)
+async def runnable_version(app: App, workflow_id: str | None = None) -> WorkflowVersion:
+    """The app's current version, or the one named (refused when it cannot run)."""
+    version = current_version(app) if workflow_id is None else await named_version(app, workflow_id)
     try:
         version.compiled.check_runnable()
     except WorkflowUnrunnable as exc:

@@ -1,46 +1,64 @@
-"""The workflow version an app runs and its compiled graph, built once per version.
+"""The workflow version a graph-app run uses, compiled once per version and process.
 
-Until apps keep explicit versions, a version is the app's workflow as imported: its id is
-derived from the app and the DSL's content, so it is stable across processes and changes
-when the app's DSL does."""
+Versions are the app's imports (app_versions; a graph app's version id is Dify's
+`workflow_id`): a run takes the app's current version, or the one `POST
+/v1/workflows/{workflow_id}/run` names. A version never changes, so its compiled graph
+is cached by its id alone."""
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from cachetools import LRUCache
 
 from app.core.config import get_settings
+from app.core.db import session_scope
+from app.core.errors import BadRequest, NotFound
 from app.engine.workflow.engine import CompiledWorkflow, compile_workflow
-from app.models import App
-
-_NAMESPACE = uuid.UUID("5b0d3c8e-6c2f-4a55-9a1e-6c1a3f0b8d2e")
+from app.models import App, AppVersion
 
 
 @dataclass(frozen=True, slots=True)
 class WorkflowVersion:
     id: str
     compiled: CompiledWorkflow
+    workflow: dict[str, Any]  # the DSL's `workflow` block of this version
+    dsl: dict[str, Any]  # the whole document (features, app info) of this version
 
 
-_versions: LRUCache[tuple[str, str], WorkflowVersion] = LRUCache(
-    maxsize=get_settings().workflow_cache_size
-)
+_versions: LRUCache[str, WorkflowVersion] = LRUCache(maxsize=get_settings().workflow_cache_size)
+
+
+def _compiled(version_id: str, dsl: dict[str, Any]) -> WorkflowVersion:
+    found = _versions.get(version_id)
+    if found is None:
+        workflow = dsl.get("workflow")
+        workflow = workflow if isinstance(workflow, dict) else {}
+        found = WorkflowVersion(version_id, compile_workflow(workflow), workflow, dsl)
+        _versions[version_id] = found
+    return found
 
 
 def current_version(app: App) -> WorkflowVersion:
-    key = (app.id, app.updated_at.isoformat())
-    found = _versions.get(key)
-    if found is not None:
-        return found
-    workflow = app.dsl.get("workflow")
-    workflow = workflow if isinstance(workflow, dict) else {}
-    digest = hashlib.sha256(
-        json.dumps(workflow, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
-    version = WorkflowVersion(
-        str(uuid.uuid5(_NAMESPACE, f"{app.id}:{digest}")), compile_workflow(workflow)
-    )
-    _versions[key] = version
-    return version
+    """The app's current version, as the request's app row names it."""
+    version_id = app.current_version_id or app.id
+    return _compiled(version_id, app.dsl)
+
+
+async def named_version(app: App, workflow_id: str) -> WorkflowVersion:
+    """`POST /v1/workflows/{workflow_id}/run`: one of this app's versions (Dify's errors
+    for a malformed or unknown id)."""
+    try:
+        version_id = str(uuid.UUID(workflow_id))
+    except ValueError:
+        raise BadRequest(
+            f"Invalid workflow_id format: '{workflow_id}'. Expected a valid UUID."
+        ) from None
+    cached = _versions.get(version_id)
+    if cached is not None:
+        return cached
+    async with session_scope() as session:
+        row = await session.get(AppVersion, version_id)
+    if row is None or row.app_id != app.id:
+        raise NotFound(f"Workflow not found with id: {workflow_id}")
+    return _compiled(row.id, row.dsl)
