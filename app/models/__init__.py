@@ -13,6 +13,7 @@ from app.models.conversation_variable import ConversationVariable
 from app.models.end_user import EndUser
 from app.models.feedback import MessageFeedback
 from app.models.file import MessageFile, UploadFile
+from app.models.worker import WorkerHeartbeat
 
 __all__ = [
     "AnnotationEmbedding",
@@ -29,4 +30,5 @@ __all__ = [
     "MessageFeedback",
     "MessageFile",
     "UploadFile",
+    "WorkerHeartbeat",
 ]
