@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # litellm fetches its price map from the network at import unless told otherwise;
@@ -50,7 +50,16 @@ class Settings(BaseSettings):
     ping_interval: float = 10.0  # seconds between `event: ping` frames while quiet
     task_ttl: int = 1800  # seconds a task registry entry lives
     stop_flag_ttl: int = 600
-    shutdown_grace_period: float = 30.0  # seconds to let streams finish on SIGTERM
+    # Shutdown: the grace period bounds the whole exit after SIGTERM; readiness answers 503
+    # at once and the listener keeps accepting for the ready delay (load balancers catch up).
+    shutdown_grace_period: float = Field(default=30.0, gt=0)
+    shutdown_ready_delay: float = Field(default=5.0, ge=0)
+    # Records of running generations: their answer so far is saved this often (0 = only at
+    # the end); workers heartbeat this often (Redis when configured, else the database), and
+    # a worker silent for heartbeat_timeout is dead: the reaper closes its running messages.
+    answer_save_interval: float = Field(default=1.0, ge=0)
+    heartbeat_interval: float = Field(default=2.0, gt=0)
+    heartbeat_timeout: float = Field(default=10.0, gt=0)
 
     # Workflow engine (Dify's WORKFLOW_MAX_EXECUTION_TIME / _STEPS, MAX_VARIABLE_SIZE,
     # HTTP_REQUEST_NODE_*)
@@ -130,6 +139,15 @@ class Settings(BaseSettings):
     code_max_object_array_length: int = 30
     code_max_number_array_length: int = 1000
     template_transform_max_length: int = 80000  # characters of a rendered template
+
+    @model_validator(mode="after")
+    def _heartbeat_outlasts_its_interval(self) -> "Settings":
+        # A live worker must never look dead between two of its heartbeats.
+        if self.heartbeat_timeout < 2 * self.heartbeat_interval:
+            raise ValueError(
+                "KILN_HEARTBEAT_TIMEOUT must be at least twice KILN_HEARTBEAT_INTERVAL"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -95,9 +95,14 @@ def _finished_data(task: GraphTask, outcome: WorkflowOutcome) -> dict[str, Any]:
 async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
     stream, channel = task.stream, task.channel
     terminal: list[Event] = []
+    if runtime.stopping.is_set():  # started as the process stops: ends at once, as stopped
+        task.stop.set()
     # Auto-play text to speech (app/engine/tts.py) watches the answer's `message` events.
     tts = _start_tts(runtime, task) if task.speak else None
     emit = channel.emit if tts is None else tts.watching(channel.emit)
+    chat = stream.chat
+    if chat is not None:  # the answer as its client is sent it, saved while it streams
+        emit = runtime.answers.track(chat.message_id).watching(emit)
     run = RunContext.lasting(
         runtime.gateway, emit, task.stop, runtime.settings.workflow_max_execution_time
     )
@@ -116,6 +121,8 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
             await finish_chat_message(stream.chat.message_id, "", None, "Internal Server Error")
         terminal.append(_error(stream, *INTERNAL_ERROR))
     finally:
+        if chat is not None:
+            runtime.answers.untrack(chat.message_id)
         try:
             await runtime.limiter.release(task.app_id, task.request_id)
             await runtime.registry.unregister(task.workflow.task_id)
