@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
     request_body_size_limit: int = 10
 
+    # Tools, MCP servers and knowledge bases an export names: app/integrations/config.py
+    integrations_file: str | None = None
+
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""
