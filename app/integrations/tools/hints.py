@@ -28,8 +28,8 @@ def not_configured(ref: ToolRef, integrations: Integrations) -> str:
     if kind in ("builtin", "plugin"):
         return (
             f"builtin tool {name} is not available: Kiln has no native tool by that name "
-            f'(README, "Tools", lists them); in {where(integrations)} set '
-            f"`tools.dry_run: true` (KILN_TOOLS_DRY_RUN) to answer a marked placeholder"
+            f'(README, "Tools", lists them); to let it answer a marked placeholder, set '
+            f"`tools.dry_run: true` in {where(integrations)} (or KILN_TOOLS_DRY_RUN=true)"
         )
     if kind == "api":
         return (
