@@ -137,9 +137,9 @@ async def test_unconfigured_servers_name_the_setting() -> None:
     p = provider({"other": {"url": "http://127.0.0.1:1/mcp"}})
     reason = p.check(ref("echo"))
     assert reason is not None
-    assert "mcp tool Docs server/echo is not configured" in reason
-    assert "`tools.mcp.docs`" in reason and "KILN_INTEGRATIONS_FILE" in reason
-    with pytest.raises(ToolNotConfigured, match=r"tools\.mcp\.docs"):
+    assert "MCP tool Docs server/echo is not configured" in reason
+    assert "add `tools.mcp.Docs server`" in reason and "integrations.yaml" in reason
+    with pytest.raises(ToolNotConfigured, match=r"tools\.mcp\.Docs server"):
         await p.find(ref("echo"))
     by_name = provider({"Docs server": {"url": "ftp://files.example/mcp"}})
     assert "`tools.mcp.Docs server.url` must be an http or https URL" in (

@@ -349,8 +349,8 @@ async def test_unconfigured_providers_name_the_setting(tmp_path: Path) -> None:
     p = provider(tmp_path, {})
     reason = p.check(ref("getPet", name="weather"))
     assert reason is not None
-    assert "api tool weather/getPet is not configured" in reason
-    assert "`tools.openapi.weather`" in reason and "KILN_INTEGRATIONS_FILE" in reason
+    assert "OpenAPI tool weather/getPet is not configured" in reason
+    assert "add `tools.openapi.weather`" in reason and "integrations.yaml" in reason
     with pytest.raises(ToolNotConfigured, match=r"tools\.openapi\.weather"):
         await p.find(ref("getPet", name="weather"))
     other = ToolRef("builtin", "time", "current_time")
@@ -379,3 +379,27 @@ async def test_bad_auth_schema_and_server_entries(tmp_path: Path) -> None:
     relative = provider(tmp_path, {"pets": {"schema": "pets.yaml"}})
     with pytest.raises(ToolError, match="relative server URL \\(/api\\): set `tools.openapi"):
         await relative.find(ref("getPet"))
+
+
+def test_the_runtime_registers_openapi_and_mcp_providers(tmp_path: Path) -> None:
+    from app.core.config import Settings
+    from app.integrations.tools.runtime import ToolBox
+
+    (tmp_path / "pets.yaml").write_text(yaml.safe_dump(DOCUMENT, sort_keys=False))
+    file = tmp_path / "integrations.yaml"
+    file.write_text(
+        yaml.safe_dump(
+            {
+                "tools": {
+                    "openapi": {"pets": {"schema": "pets.yaml", "base_url": "http://x"}},
+                    "mcp": {"docs": {"url": "http://127.0.0.1:1/mcp"}},
+                }
+            }
+        )
+    )
+    box = ToolBox.from_settings(Settings(integrations_file=str(file)))
+    assert box.serves("api") and box.serves("mcp")
+    assert box.check(ref("getPet")) is None
+    assert box.check(ToolRef("mcp", "docs", "anything")) is None
+    assert "has no operation `nope`" in (box.check(ref("nope")) or "")
+    assert "tools.mcp.elsewhere" in (box.check(ToolRef("mcp", "elsewhere", "x")) or "")

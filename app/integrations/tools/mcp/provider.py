@@ -6,16 +6,19 @@ the call fails."""
 
 import asyncio
 import time
-
-from mcp.types import Tool as McpToolInfo
+from typing import TYPE_CHECKING
 
 from app.core.config import Settings
 from app.integrations.config import Integrations, McpServer, load_integrations
 from app.integrations.tools.base import ToolError, ToolNotConfigured, ToolRef, ToolSpec
-from app.integrations.tools.mcp.client import McpClient
-from app.integrations.tools.mcp.convert import parameters
-from app.integrations.tools.mcp.tool import McpTool
+from app.integrations.tools.hints import not_configured
 from app.net.ssrf import AllowList
+
+if TYPE_CHECKING:  # the SDK loads on the first MCP tool, not at start-up (about 0.5 s)
+    from mcp.types import Tool as McpToolInfo
+
+    from app.integrations.tools.mcp.client import McpClient
+    from app.integrations.tools.mcp.tool import McpTool
 
 LIST_TTL = 60.0  # seconds a server's tool listing is reused
 
@@ -51,7 +54,7 @@ class McpToolProvider:
             return None
         found = self.entry(ref)
         if found is None:
-            return _unconfigured(ref)
+            return not_configured(ref, self._integrations)
         key, server = found
         problem = _url_problem(key, server)
         if problem is not None:
@@ -61,12 +64,16 @@ class McpToolProvider:
             return _missing(ref, key, listed[1])
         return None
 
-    async def find(self, ref: ToolRef) -> McpTool | None:
+    async def find(self, ref: ToolRef) -> "McpTool | None":
         if ref.provider_type not in self.provider_types:
             return None
+        from app.integrations.tools.mcp.client import McpClient
+        from app.integrations.tools.mcp.convert import parameters
+        from app.integrations.tools.mcp.tool import McpTool
+
         found = self.entry(ref)
         if found is None:
-            raise ToolNotConfigured(_unconfigured(ref))
+            raise ToolNotConfigured(not_configured(ref, self._integrations))
         key, server = found
         problem = _url_problem(key, server)
         if problem is not None:
@@ -87,12 +94,14 @@ class McpToolProvider:
         )
         return McpTool(spec, info, client)
 
-    async def _listing(self, key: str, client: McpClient, fresh: bool) -> dict[str, McpToolInfo]:
+    async def _listing(
+        self, key: str, client: "McpClient", fresh: bool
+    ) -> "dict[str, McpToolInfo]":
         """The server's tools: the kept listing while it is young enough, or (`fresh`) only
         one made after this call began."""
         asked = time.monotonic()
 
-        def usable() -> dict[str, McpToolInfo] | None:
+        def usable() -> "dict[str, McpToolInfo] | None":
             kept = self._listings.get(key)
             if kept is None:
                 return None
@@ -111,15 +120,7 @@ class McpToolProvider:
             return tools
 
 
-def _unconfigured(ref: ToolRef) -> str:
-    name = ref.provider_id or ref.provider_name
-    return (
-        f"{ref.describe()} is not configured: name its MCP server (url, transport, headers) "
-        f"under `tools.mcp.{name}` in the integrations file (KILN_INTEGRATIONS_FILE)"
-    )
-
-
-def _missing(ref: ToolRef, key: str, tools: dict[str, McpToolInfo]) -> str:
+def _missing(ref: ToolRef, key: str, tools: "dict[str, McpToolInfo]") -> str:
     names = sorted(tools)
     shown = ", ".join(names[:20]) + (", …" if len(names) > 20 else "")
     return (

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 from app.core.config import Settings
 from app.integrations.config import Integrations, OpenApiProvider, load_integrations
 from app.integrations.tools.base import ToolError, ToolNotConfigured, ToolRef, ToolSpec
+from app.integrations.tools.hints import not_configured
 from app.integrations.tools.openapi.document import SchemaError, parse_document
 from app.integrations.tools.openapi.operations import Operation, derive_operations, server_url
 from app.integrations.tools.openapi.tool import OpenApiTool
@@ -73,7 +74,7 @@ class OpenApiToolProvider:
             return None
         found = self.entry(ref)
         if found is None:
-            return _unconfigured(ref)
+            return not_configured(ref, self._integrations)
         key, entry = found
         problem = _auth_problem(key, entry)
         if problem is not None:
@@ -93,7 +94,7 @@ class OpenApiToolProvider:
             return None
         found = self.entry(ref)
         if found is None:
-            raise ToolNotConfigured(_unconfigured(ref))
+            raise ToolNotConfigured(not_configured(ref, self._integrations))
         key, entry = found
         problem = _auth_problem(key, entry)
         if problem is not None:
@@ -184,15 +185,6 @@ def _shown(url: str) -> str:
     """A URL as it may appear in a message: no credentials, query or fragment."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
-
-
-def _unconfigured(ref: ToolRef) -> str:
-    name = ref.provider_name or ref.provider_id
-    return (
-        f"{ref.describe()} is not configured: map the provider to an OpenAPI document and "
-        f"its auth under `tools.openapi.{name}` in the integrations file "
-        "(KILN_INTEGRATIONS_FILE)"
-    )
 
 
 def _missing(ref: ToolRef, key: str, api: LoadedApi) -> str:
