@@ -301,6 +301,7 @@ async def test_operator_headers_and_base_url_override(api: str, tmp_path: Path) 
     )
     out = await call(p, "getPet", {"petId": 1, "X-Trace": "from-call"})
     assert json.loads(out.text)["trace"] == "from-call"  # a header parameter wins
+    assert json.loads(out.text)["cookie"] is None  # an absent optional cookie is left out
     root = await call(p, "<root>_get", {})
     assert root.json == [{"root": True}]
 

@@ -78,7 +78,10 @@ class McpClient:
     async def _precheck(self) -> None:
         """Refuse a server the guard refuses before the SDK's task groups start, so the
         message is the guard's (the transport checks every request again, redirects too)."""
-        url = httpx.URL(self.server.url)
+        try:
+            url = httpx.URL(self.server.url)
+        except httpx.InvalidURL:
+            raise ToolError(f"{self.where}: the URL is not valid") from None
         if url.scheme not in ("http", "https") or not url.host:
             raise ToolError(f"{self.where}: only http and https URLs are allowed")
         port = url.port or (443 if url.scheme == "https" else 80)

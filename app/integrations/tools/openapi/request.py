@@ -15,8 +15,10 @@ places it:
 - the operator's auth: `bearer` and `basic` as an `Authorization` header, `api_key` as a
   header (`prefix` before the key) or a query parameter (`query_param`).
 
-Path values are percent-encoded (Dify inserts them raw), and booleans are written
-`true`/`false` in paths, queries and headers alike."""
+Path values are percent-encoded (Dify inserts them raw), booleans are written
+`true`/`false` in paths, queries and headers alike, and an absent optional header or cookie
+parameter without a default is left out (Dify sends it empty, which would also override
+the operator's `headers`). File parameters take ToolFile values with their bytes."""
 
 import base64
 import json
@@ -76,6 +78,8 @@ def prepare(
             if value != "" and value is not None:
                 items = value if isinstance(value, list) else [value]
                 params += [(name, _text(item)) for item in items]
+        elif name not in values and value == "":
+            continue  # no empty header or cookie for an absent optional parameter
         elif where == "cookie":
             cookies.append(f"{name}={_text(value)}")
         elif where == "header":
@@ -182,7 +186,7 @@ def _files(name: str, value: Any) -> list[ToolFile]:
     items = value if isinstance(value, list | tuple) else [value]
     found = [item for item in items if isinstance(item, ToolFile) and item.content is not None]
     if len(found) != len(items):
-        raise ToolError(f"Parameter {name} must be a file with content")
+        raise ToolError(f"Parameter {name} must be a file with its content")
     return found
 
 
