@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     text_to_speech_model: str = "openai/tts-1"
     text_to_speech_voice: str = "alloy"  # when neither the request nor the app names one
     tts_auto_play_timeout: float = 5.0  # seconds a stream waits for more audio after the answer
+    # Image tools (dalle): an OpenAI-compatible provider's images API; "kiln" = offline
+    image_generation_provider: str = "openai"
 
     # Files (Dify's UPLOAD_*_FILE_SIZE_LIMIT, FILES_ACCESS_TIMEOUT, MULTIMODAL_SEND_FORMAT)
     upload_image_file_size_limit: int = 10  # MB: jpg, jpeg, png, webp, gif, svg

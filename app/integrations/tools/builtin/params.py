@@ -17,6 +17,8 @@ _FALSE = {"false", "no", "n", "0"}
 
 def cast(kind: str, value: Any) -> Any:
     if kind in ("string", "select", "secret-input"):
+        if isinstance(value, dict | list):  # an object from a variable: as JSON text
+            return json.dumps(value, ensure_ascii=False)
         return "" if value is None else value if isinstance(value, str) else str(value)
     if kind == "boolean":
         if value is None:

@@ -37,6 +37,11 @@ def _url(env: BuiltinEnv, path: str) -> str:
     return (env.credentials.get("base_url") or BASE_URL).rstrip("/") + path
 
 
+def _truthy_as(mode: str) -> dict[str, str]:
+    """Old builtin exports say 1 / true; the plugin says true / basic / markdown."""
+    return {"true": mode, "1": mode, "yes": mode, mode: mode}
+
+
 def _choice(value: Any, named: dict[str, str]) -> str | None:
     """include_answer / include_raw_content: false → left out, true → the default mode."""
     if isinstance(value, str):
@@ -50,17 +55,16 @@ def search_params(args: dict[str, Any]) -> dict[str, Any]:
         if value is None or value in ("None", "not_specified"):
             continue
         if key in ("include_domains", "exclude_domains"):
-            if isinstance(value, str):
+            if isinstance(value, str) and value.strip():
                 body[key] = value.replace(",", " ").split()
         elif key in _FLAGS:
             body[key] = value.lower() == "true" if isinstance(value, str) else bool(value)
         elif key == "include_answer":
-            chosen = _choice(value, {"true": "basic", "basic": "basic", "advanced": "advanced"})
+            chosen = _choice(value, {**_truthy_as("basic"), "advanced": "advanced"})
             if chosen:
                 body[key] = chosen
         elif key == "include_raw_content":
-            named = {"true": "markdown", "markdown": "markdown", "text": "text"}
-            chosen = _choice(value, named)
+            chosen = _choice(value, {**_truthy_as("markdown"), "text": "text"})
             if chosen:
                 body[key] = chosen
         elif key in ("max_results", "chunks_per_source"):
