@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from app.core.config import Settings
 from app.engine.workflow.env import HttpCaller
 from app.gateway.gateway import ModelGateway
+from app.integrations.tools.runtime import ToolBox
 from app.net.http_node import GuardedHttpCaller
 from app.sandbox.base import CodeSandbox, build_sandbox
 from app.tasks.annotation_jobs import (
@@ -94,6 +95,7 @@ class Runtime:
     sandbox: CodeSandbox | None = None  # code and template nodes (app/sandbox)
     http_caller: HttpCaller | None = None  # http-request nodes, through the SSRF guard
     answers: RunningAnswers = field(default_factory=RunningAnswers)
+    tools: ToolBox | None = None  # tool and agent nodes (app/integrations/tools)
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False  # readiness answers 503 (set from the signal handler itself)
     shutdown: ShutdownPlan | None = field(default=None, init=False)
@@ -191,6 +193,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     # Workers start on the first code or template node, not here.
     sandbox = build_sandbox(settings)
     http_caller = GuardedHttpCaller.from_settings(settings)
+    # The integrations file is read here: a bad file fails start-up naming the field.
+    tools = ToolBox.from_settings(settings, gateway)
     return Runtime(
         settings,
         gateway,
@@ -201,4 +205,5 @@ async def build_runtime(settings: Settings) -> Runtime:
         redis,
         sandbox,
         http_caller,
+        tools=tools,
     )

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
     request_body_size_limit: int = 10
 
+    # Tools, MCP servers and knowledge bases an export names: app/integrations/config.py
+    integrations_file: str | None = None
+    # Unconfigured tools answer a marked placeholder; unset = the file's `tools.dry_run`
+    tools_dry_run: bool | None = None
+    tools_fetch_timeout: float = 30.0  # seconds for one web request of a builtin tool
+    tools_fetch_max_bytes: int = 10 * 1024 * 1024  # bytes a builtin tool's web reply may have
+    workflow_call_max_depth: int = 5  # workflow-as-tool nesting (Dify's WORKFLOW_CALL_MAX_DEPTH)
+
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""
@@ -86,6 +94,8 @@ class Settings(BaseSettings):
     text_to_speech_model: str = "openai/tts-1"
     text_to_speech_voice: str = "alloy"  # when neither the request nor the app names one
     tts_auto_play_timeout: float = 5.0  # seconds a stream waits for more audio after the answer
+    # Image tools (dalle): an OpenAI-compatible provider's images API; "kiln" = offline
+    image_generation_provider: str = "openai"
 
     # Files (Dify's UPLOAD_*_FILE_SIZE_LIMIT, FILES_ACCESS_TIMEOUT, MULTIMODAL_SEND_FORMAT)
     upload_image_file_size_limit: int = 10  # MB: jpg, jpeg, png, webp, gif, svg
@@ -104,6 +114,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     ssrf_allowed_hosts: str = ""  # comma-separated host names or CIDRs let through the guard
     remote_file_timeout: float = 10.0  # seconds for a whole remote-file fetch
+    # bytes of an OpenAPI tool's reply (or of its document fetched by URL)
+    tool_max_response_size: int = 10 * 1024 * 1024
 
     # Moderation (`sensitive_word_avoidance`; Dify's MODERATION_BUFFER_SIZE and its
     # workspace OpenAI moderation model; API-based extensions: JSON id -> {api_endpoint,
