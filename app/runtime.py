@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from app.core.config import Settings
-from app.engine.workflow.env import HttpCaller
+from app.engine.workflow.env import HttpCaller, KnowledgeService
 from app.gateway.gateway import ModelGateway
+from app.integrations.knowledge.client import ExternalKnowledge
 from app.net.http_node import GuardedHttpCaller
 from app.sandbox.base import CodeSandbox, build_sandbox
 from app.tasks.annotation_jobs import (
@@ -33,6 +34,8 @@ class Runtime:
     redis: Redis | None = None
     sandbox: CodeSandbox | None = None  # code and template nodes (app/sandbox)
     http_caller: HttpCaller | None = None  # http-request nodes, through the SSRF guard
+    # Knowledge bases of the integrations file (knowledge-retrieval, classic datasets).
+    knowledge: KnowledgeService | None = None
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
 
@@ -68,6 +71,8 @@ def _worker_id() -> str:
 
 
 async def build_runtime(settings: Settings) -> Runtime:
+    # The integrations file is read first: a bad one fails start-up, naming the field.
+    knowledge = ExternalKnowledge.from_settings(settings)
     gateway = ModelGateway(settings)
     worker_id = _worker_id()
     if settings.redis_url:
@@ -88,6 +93,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     # Workers start on the first code or template node, not here.
     sandbox = build_sandbox(settings)
     http_caller = GuardedHttpCaller.from_settings(settings)
-    return Runtime(
+    runtime = Runtime(
         settings, gateway, registry, limiter, annotation_jobs, redis, sandbox, http_caller
     )
+    runtime.knowledge = knowledge
+    return runtime

@@ -67,6 +67,7 @@ def services(runtime: Runtime, app_id: str, end_user_id: str) -> WorkflowService
         file_parts=vision_parts(runtime.settings),
         save_file=save_file,
         read_file=read_file,
+        knowledge=runtime.knowledge,
     )
 
 
