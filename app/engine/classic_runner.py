@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from app.engine.agent_thought import AgentThought
 from app.engine.app_config import AppConfig
@@ -105,6 +105,8 @@ async def _moderate_input(
     return RunResult(decision.preset, zero, request.provider, request.model, stopped=stopped)
 
 
+T = TypeVar("T")
+
 # Answers instead of the model when it returns a result (annotation reply).
 EarlyAnswer = Callable[[ClassicJob], Awaitable[RunResult | None]]
 
@@ -143,7 +145,10 @@ async def run_classic(
     if early is None and not job.agent:
         # Dataset retrieval (app/engine/knowledge/classic.py), then the prompt again.
         try:
-            found = await classic_retrieval(job.config, job.inputs, job.query, gateway, knowledge)
+            retrieval = classic_retrieval(job.config, job.inputs, job.query, gateway, knowledge)
+            stopped, found = await _unless_stopped(run, retrieval)
+            if stopped:
+                return RunResult("", empty_usage(), request.provider, request.model, stopped=True)
             if found is not None:
                 job.context, resources = found.context, found.resources
                 request = _model_request(job, gateway)
@@ -164,6 +169,25 @@ async def run_classic(
     if resources:
         result.metadata["retriever_resources"] = resources
     return result
+
+
+async def _unless_stopped(run: RunContext, work: Awaitable[T]) -> tuple[bool, T | None]:
+    """`work`'s result, or (True, None) when a stop or the deadline came first (the work is
+    cancelled: a slow retrieval service never holds a stopped generation)."""
+    task = asyncio.ensure_future(work)
+    stop_wait = asyncio.create_task(run.stop.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {task, stop_wait}, timeout=run.remaining(), return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stop_wait.cancel()
+    if task in done:
+        return False, task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return True, None
 
 
 async def _moderate_direct_answer(result: RunResult, guard: OutputGuard | None) -> RunResult:

@@ -4,6 +4,8 @@ the context block in simple and advanced prompts, retriever resources (only with
 `retriever_resource` feature), the agent-chat exception, failures as `invalid_param`
 errors, and Dify's merge of advanced-chat resources."""
 
+import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -286,3 +288,21 @@ def test_merge_keeps_one_resource_per_document_across_llm_nodes() -> None:
         ("b", 3),
         (None, 4),
     ]
+
+
+async def test_a_stop_during_retrieval_ends_the_run_at_once(service: KnowledgeService) -> None:
+    slow = ExternalKnowledge(
+        {"ds-policies": KnowledgeBase(endpoint=service.url, api_key=API_KEY, knowledge_id="slow")},
+        AllowList.parse("127.0.0.1/32"),
+    )
+    config = model_config(dataset_configs={"datasets": {"datasets": DATASETS["datasets"][:1]}})
+    job = ClassicJob(load_app_config(AppMode.CHAT, config), {}, "hi", [])
+    ctx = MessageStreamContext(task_id="t", message_id="m", conversation_id="c", created_at=1)
+    gateway = FakeGateway()
+    run = RunContext(gateway, lambda e: None)
+    asyncio.get_running_loop().call_later(0.2, run.stop.set)
+    started = time.monotonic()
+    result = await run_classic(job, run, ctx, None, None, slow)
+    assert result.stopped and result.answer == "" and result.error is None
+    assert time.monotonic() - started < 1.5  # the service takes 2 s
+    assert gateway.calls == []

@@ -324,6 +324,10 @@ async def test_query_rules(service: KnowledgeService) -> None:
         await run(node(), knowledge(service), 42)
     assert (await run(node(), knowledge(service), "")).outputs == {"result": []}
     assert (await run(node(query_variable_selector=[]), knowledge(service))).outputs == {}
+    images = node(query_variable_selector=None, query_attachment_selector=["sys", "files"])
+    assert (await run(images, knowledge(service))).outputs == {"result": []}
+    with pytest.raises(NodeError, match="is not mapped"):
+        await run(images, None)
     assert service.requests == []
 
 

@@ -3,7 +3,8 @@ file's `knowledge` section, reached through `ctx.workflow.services.knowledge`) â
 Dify's list of `{content, title, metadata: {_source: "knowledge", position, dataset_id,
 dataset_name, document_id, document_name, data_source_type: "external", ...}}` records.
 
-As in Dify: no query selector succeeds with no outputs; a query that is not a string fails
+As in Dify: no query selector succeeds with no outputs (with only an attachment selector:
+an empty `result`, external datasets retrieve by text); a query that is not a string fails
 ("Query variable is not string type."); an empty query retrieves nothing. Unlike Dify
 (which skips datasets it cannot find), a dataset the integrations file does not map fails
 the node, naming the dataset and the setting, and so does a failing retrieval service: the
@@ -74,19 +75,29 @@ class KnowledgeRetrievalNode(Node):
             if isinstance(selector, list) and selector
             else None
         )
+        # Newer exports may query by image attachments too (Dify's multimodal retrieval).
+        self.attachments = bool(spec.data.get("query_attachment_selector"))
         try:
             self.config = from_node(spec.data)
         except RetrievalConfigError as exc:
             raise NodeConfigError(str(exc)) from None
 
     async def run(self, ctx: NodeContext) -> NodeResult:
+        service = ctx.workflow.services.knowledge or ExternalKnowledge({})
         if self.query_selector is None:
-            return NodeResult(usage=Usage())
+            if not self.attachments:
+                return NodeResult(usage=Usage())
+            # Attachments only: Dify's external datasets retrieve by text, so nothing.
+            try:
+                for dataset_id in self.config.dataset_ids:
+                    service.describe(dataset_id)
+            except KnowledgeError as exc:
+                raise NodeError(str(exc), type(exc).__name__) from None
+            return NodeResult(outputs={"result": []}, usage=Usage())
         query = ctx.pool.get(self.query_selector)
         if not isinstance(query, str):
             raise NodeError(NOT_A_STRING, "KnowledgeRetrievalNodeError")
         inputs: dict[str, Any] = {"query": query}
-        service = ctx.workflow.services.knowledge or ExternalKnowledge({})
         condition = metadata_condition(self.config.metadata, _filled(ctx.pool)) if query else None
         try:
             retrieval = await retrieve(service, ctx.run.gateway, self.config, query, condition)
