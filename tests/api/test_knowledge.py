@@ -354,3 +354,4 @@ async def test_import_lists_unmapped_knowledge_bases(
     monkeypatch.setattr(get_settings(), "integrations_file", str(tmp_path / "missing.yml"))
     broken = await import_app(classic_app(POLICIES))
     assert len(broken.problems) == 1 and "cannot be read" in broken.problems[0]
+    assert (await import_app(chat_dsl())).problems == ()  # no datasets: nothing to say

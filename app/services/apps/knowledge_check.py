@@ -16,10 +16,22 @@ from app.services.apps.dsl import ParsedDsl
 NODE_TYPE = "knowledge-retrieval"
 
 
-def _unmapped(ids: Any, mapped: set[str]) -> list[str]:
-    if not isinstance(ids, list):
-        return []
-    return [str(i) for i in dict.fromkeys(ids) if i and str(i) not in mapped]
+def _named(parsed: ParsedDsl) -> list[tuple[str, str]]:
+    """(where, dataset id) for every dataset the export names, in order."""
+    named: list[tuple[str, str]] = []
+    if AppMode(parsed.mode).is_graph:
+        for node_id, data in _graph_nodes(parsed.document):
+            where = f"fails when reached: node {node_id} ({data.get('title') or node_id})"
+            ids = data.get("dataset_ids")
+            for dataset_id in dict.fromkeys(ids if isinstance(ids, list) else []):
+                if dataset_id:
+                    named.append((where, str(dataset_id)))
+        return named
+    model_config = parsed.document.get("model_config")
+    if isinstance(model_config, dict):
+        for dataset_id in classic_dataset_ids(model_config):
+            named.append(("dataset retrieval fails", dataset_id))
+    return named
 
 
 def _graph_nodes(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -33,25 +45,15 @@ def _graph_nodes(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]
 
 
 def knowledge_problems(parsed: ParsedDsl) -> tuple[str, ...]:
+    named = _named(parsed)
+    if not named:
+        return ()
     try:
         mapped = set(load_integrations(get_settings().integrations_file).knowledge)
     except IntegrationsError as exc:
         return (f"knowledge retrieval fails: {exc}",)
-    problems: list[str] = []
-    if AppMode(parsed.mode).is_graph:
-        for node_id, data in _graph_nodes(parsed.document):
-            title = data.get("title") or node_id
-            for dataset_id in _unmapped(data.get("dataset_ids"), mapped):
-                problems.append(
-                    f"fails when reached: node {node_id} ({title}): knowledge base "
-                    f"{dataset_id} is not mapped: {MAPPING_HINT}"
-                )
-        return tuple(problems)
-    model_config = parsed.document.get("model_config")
-    if isinstance(model_config, dict):
-        for dataset_id in _unmapped(list(classic_dataset_ids(model_config)), mapped):
-            problems.append(
-                f"dataset retrieval fails: knowledge base {dataset_id} is not mapped: "
-                f"{MAPPING_HINT}"
-            )
-    return tuple(problems)
+    return tuple(
+        f"{where}: knowledge base {dataset_id} is not mapped: {MAPPING_HINT}"
+        for where, dataset_id in named
+        if dataset_id not in mapped
+    )
