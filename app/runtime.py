@@ -34,10 +34,11 @@ class Runtime:
     redis: Redis | None = None
     sandbox: CodeSandbox | None = None  # code and template nodes (app/sandbox)
     http_caller: HttpCaller | None = None  # http-request nodes, through the SSRF guard
-    # Knowledge bases of the integrations file (knowledge-retrieval, classic datasets).
-    knowledge: KnowledgeService | None = None
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
+    # Knowledge bases of the integrations file (knowledge-retrieval, classic datasets);
+    # last, so positional construction of the fields above is unaffected.
+    knowledge: KnowledgeService | None = None
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a strong reference to a detached generation until it ends."""
