@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from app.core.config import Settings
-from app.engine.workflow.env import HttpCaller
+from app.engine.workflow.env import HttpCaller, KnowledgeService
 from app.gateway.gateway import ModelGateway
+from app.integrations.knowledge.client import ExternalKnowledge
 from app.integrations.tools.runtime import ToolBox
 from app.net.http_node import GuardedHttpCaller
 from app.sandbox.base import CodeSandbox, build_sandbox
@@ -102,6 +103,9 @@ class Runtime:
     # Set when every generation is told to stop: nothing new may call a model after it.
     stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _wind_down: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    # Knowledge bases of the integrations file (knowledge-retrieval, classic datasets);
+    # last, so positional construction of the fields above is unaffected.
+    knowledge: KnowledgeService | None = None
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a strong reference to a detached generation until it ends."""
@@ -169,6 +173,8 @@ def _worker_id() -> str:
 
 
 async def build_runtime(settings: Settings) -> Runtime:
+    # The integrations file is read first: a bad one fails start-up, naming the field.
+    knowledge = ExternalKnowledge.from_settings(settings)
     gateway = ModelGateway(settings)
     worker_id = _worker_id()
     interval, timeout = settings.heartbeat_interval, settings.heartbeat_timeout
@@ -206,4 +212,5 @@ async def build_runtime(settings: Settings) -> Runtime:
         sandbox,
         http_caller,
         tools=tools,
+        knowledge=knowledge,
     )
