@@ -8,7 +8,7 @@ from app.core.app_mode import AppMode
 from app.core.errors import AppUnavailable
 from app.engine.variables.pool import VariablePool
 from app.engine.workflow.engine import WorkflowUnrunnable
-from app.engine.workflow.env import WorkflowLimits, WorkflowServices
+from app.engine.workflow.env import DocumentLimits, WorkflowLimits, WorkflowServices
 from app.models import App
 from app.runtime import Runtime
 from app.services.workflows.files import file_store, vision_parts
@@ -55,6 +55,14 @@ def limits(runtime: Runtime) -> WorkflowLimits:
             settings.http_request_connect_timeout,
             settings.http_request_read_timeout,
             settings.http_request_write_timeout,
+        ),
+        documents=DocumentLimits(
+            max_file_size=settings.document_extractor_max_file_size,
+            max_pages=settings.document_extractor_max_pages,
+            max_rows=settings.document_extractor_max_rows,
+            max_unpacked_size=settings.document_extractor_max_unpacked_size,
+            timeout=settings.document_extractor_timeout,
+            workers=settings.document_extractor_workers,
         ),
     )
 
