@@ -72,7 +72,7 @@ def services(runtime: Runtime, app_id: str, end_user_id: str) -> WorkflowService
     return WorkflowServices(
         sandbox=runtime.sandbox,
         http=runtime.http_caller,
-        file_parts=vision_parts(runtime.settings),
+        file_parts=vision_parts(runtime.settings, read_file),
         save_file=save_file,
         read_file=read_file,
     )
