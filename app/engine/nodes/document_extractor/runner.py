@@ -58,12 +58,7 @@ async def extract(found: Format, content: bytes, budget: Budget) -> str:
     future = asyncio.wrap_future(work)
     try:
         return await asyncio.wait_for(future, timeout=limits.timeout)
-    except TimeoutError:
-        raise LimitExceeded(
-            f"Extracting text from {budget.name} took longer than {limits.timeout:g} s "
-            "(KILN_DOCUMENT_EXTRACTOR_TIMEOUT)"
-        ) from None
-    except ExtractionAbandoned:  # the worker saw the deadline first
+    except (TimeoutError, ExtractionAbandoned):  # either side may see the deadline first
         raise LimitExceeded(
             f"Extracting text from {budget.name} took longer than {limits.timeout:g} s "
             "(KILN_DOCUMENT_EXTRACTOR_TIMEOUT)"
