@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     http_request_read_timeout: float = 60.0
     http_request_write_timeout: float = 20.0
 
+    # document-extractor nodes: bounds of one file, and the threads that parse files
+    document_extractor_max_file_size: int = 15 * 1024 * 1024  # bytes of one file
+    document_extractor_max_pages: int = 500  # PDF pages, slides, EPUB chapters
+    document_extractor_max_rows: int = 100_000  # CSV rows, or rows of all sheets
+    document_extractor_max_unpacked_size: int = 100 * 1024 * 1024  # inside docx/xlsx/…
+    document_extractor_timeout: float = 60.0  # seconds for one file
+    document_extractor_workers: int = 2  # extraction threads per process
+
     # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
     request_body_size_limit: int = 10
 

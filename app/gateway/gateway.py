@@ -24,6 +24,7 @@ from app.gateway.audio_types import (
     SpeechModelMissing,
     split_for_speech,
 )
+from app.gateway.documents import document_types, fit_documents
 from app.gateway.providers import (
     OFFLINE_PROVIDER,
     ResolvedProvider,
@@ -76,6 +77,7 @@ class ModelGateway:
         Raises ProviderNotInitialized before any I/O when credentials are missing.
         """
         request = self.effective(request)
+        request = replace(request, messages=fit_documents(request.provider, request.messages))
         timeout = self._settings.upstream_timeout
         if provider_id(request.provider) == OFFLINE_PROVIDER:
             return offline.stream(request, self._settings.offline_token_delay)
@@ -83,6 +85,11 @@ class ModelGateway:
         if provider.spec.openai_compatible:
             return openai_compat.stream(provider, request, timeout)
         return litellm_backend.stream(provider, request, timeout)
+
+    def document_types(self, provider: str) -> frozenset[str]:
+        """MIME types of the document files the (effective) provider reads as `file` parts
+        (app/gateway/documents.py); callers skip reading the others."""
+        return document_types(self.effective(ModelRequest(provider, "", [])).provider)
 
     def native_json_schema(self, request: ModelRequest) -> bool:
         """Whether the (effective) provider takes a `json_schema` response format; callers

@@ -6,6 +6,7 @@ from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.assigner.node import AssignerNode
 from app.engine.nodes.base import Node, NodeConfigError
 from app.engine.nodes.code.node import CodeNode
+from app.engine.nodes.document_extractor.node import DocumentExtractorNode
 from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.http_request.node import HttpRequestNode
 from app.engine.nodes.if_else.node import IfElseNode
@@ -46,6 +47,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         ParameterExtractorNode,
         ToolNode,
         KnowledgeRetrievalNode,
+        DocumentExtractorNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
@@ -53,7 +55,6 @@ NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {
-    "document-extractor": "document extraction is not supported by Kiln yet",
     "agent": "agent nodes are not supported by Kiln yet",
     "human-input": "human input nodes are not supported by Kiln",
     "trigger-webhook": "webhook triggers are not supported by Kiln; run the app by API",

@@ -14,6 +14,18 @@ from app.net.http_node import HttpReply as HttpReply  # built by the caller in a
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    """Bounds of one document-extractor file (KILN_DOCUMENT_EXTRACTOR_*)."""
+
+    max_file_size: int = 15 * 1024 * 1024  # bytes of one file (Dify's document upload limit)
+    max_pages: int = 500  # PDF pages, slides, EPUB chapters
+    max_rows: int = 100_000  # rows of a CSV file or of all sheets of a workbook
+    max_unpacked_size: int = 100 * 1024 * 1024  # bytes inside a zip-based file (docx, xlsx…)
+    timeout: float = 60.0  # seconds for one file, waiting for a free worker included
+    workers: int = 2  # extraction threads per process
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowLimits:
     max_steps: int = 500  # node runs per graph level (Dify's WORKFLOW_MAX_EXECUTION_STEPS)
     max_variable_size: int = 200 * 1024  # bytes of one variable (MAX_VARIABLE_SIZE)
@@ -21,6 +33,7 @@ class WorkflowLimits:
     http_max_text_size: int = 1024 * 1024  # HTTP_REQUEST_NODE_MAX_TEXT_SIZE
     http_max_binary_size: int = 10 * 1024 * 1024  # HTTP_REQUEST_NODE_MAX_BINARY_SIZE
     http_timeouts: tuple[float, float, float] = (10.0, 60.0, 20.0)  # connect, read, write
+    documents: DocumentLimits = field(default_factory=DocumentLimits)
 
 
 class CodeRunner(Protocol):
