@@ -1,7 +1,5 @@
 """The FastAPI application: lifespan wiring, error handlers, routers."""
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,22 +12,13 @@ from app.api.middleware import DifyCors, HeadAsGet
 from app.api.router import root
 from app.core.config import get_settings
 from app.core.db import dispose_engine
-from app.runtime import Runtime, build_runtime
+from app.runtime import build_runtime
+from app.services.apps.keys import forget_app
 from app.services.generation.reaper import reap_orphans
+from app.services.generation.upkeep import start_upkeep, stop_upkeep
 from app.services.workflows.reaper import reap_orphan_runs
 
 logger = logging.getLogger("kiln")
-REAPER_INTERVAL = 60.0
-
-
-async def _reap_periodically(runtime: Runtime) -> None:
-    while True:
-        await asyncio.sleep(REAPER_INTERVAL)
-        try:
-            await reap_orphans(runtime.registry)
-            await reap_orphan_runs(runtime.registry)
-        except Exception:
-            logger.exception("reaper run failed")
 
 
 @asynccontextmanager
@@ -37,16 +26,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     runtime = await build_runtime(settings)
     app.state.runtime = runtime
-    await reap_orphans(runtime.registry)
-    await reap_orphan_runs(runtime.registry)
-    reaper = asyncio.create_task(_reap_periodically(runtime), name="kiln-reaper")
+    await reap_orphans(runtime.heartbeat)
+    await reap_orphan_runs(runtime.heartbeat)
+    # A change to an app (an update, a revoked key) drops what this replica cached of it.
+    await runtime.app_changes.start(forget_app)
+    upkeep = start_upkeep(runtime)
     try:
         yield
     finally:
-        reaper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reaper
-        await runtime.drain(settings.shutdown_grace_period)
+        # Upkeep (answer saves, heartbeats, the reaper) goes on while streams drain.
+        await runtime.drain()
+        await stop_upkeep(upkeep)
         await runtime.close()
         await dispose_engine()
 

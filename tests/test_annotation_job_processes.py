@@ -63,14 +63,14 @@ async def test_annotation_job_of_a_killed_replica_reports_error(
     _, key = await make_app(chat_dsl(**OPENAI))
     async with httpx.AsyncClient(timeout=30) as http:
         api = ReplyApi(http, key)
-        with KilnProcess(**ENV) as doomed:
+        async with KilnProcess(**ENV) as doomed:
             await api.annotate(doomed.url)
             job_id = (await api.request(doomed.url, "enable"))["job_id"]
             await api.wait_for(doomed.url, job_id, "processing")
             await asyncio.sleep(LEASE_TTL * 1.5)  # longer than the lease: renewals keep it
             assert (await api.status(doomed.url, job_id))["job_status"] == "processing"
             doomed.kill()
-        with KilnProcess(**ENV) as survivor:
+        async with KilnProcess(**ENV) as survivor:
             status = await api.wait_for(survivor.url, job_id, "error")  # once the lease lapses
     assert status == {"job_id": job_id, "job_status": "error", "error_msg": INTERRUPTED}
 
@@ -84,7 +84,7 @@ async def test_a_superseded_job_cannot_take_back_the_running_claim(
     _, key = await make_app(chat_dsl(**OPENAI))
     async with httpx.AsyncClient(timeout=30) as http:
         api = ReplyApi(http, key)
-        with KilnProcess(**ENV) as replica:
+        async with KilnProcess(**ENV) as replica:
             await api.annotate(replica.url)
             first = await api.request(replica.url, "enable")
             await api.wait_for(replica.url, first["job_id"], "processing")

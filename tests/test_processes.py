@@ -56,7 +56,7 @@ async def test_stop_on_one_replica_stops_stream_on_another(
     upstream.behaviour.n_chunks = 1000  # 20 s: stopped long before its end
     upstream.behaviour.delay = 0.02
     _, key = await make_app(chat_dsl(**OPENAI))
-    with (
+    async with (
         KilnProcess(KILN_REDIS_URL=REPLICA_REDIS, KILN_PING_INTERVAL="0.2") as replica_a,
         KilnProcess(KILN_REDIS_URL=REPLICA_REDIS) as replica_b,
     ):
@@ -85,7 +85,7 @@ async def test_graceful_shutdown_drains_open_stream(database: str, upstream: Fak
     upstream.behaviour.chunks = [f"c{i} " for i in range(30)]
     upstream.behaviour.delay = 0.05
     _, key = await make_app(chat_dsl(**OPENAI))
-    replica = KilnProcess(KILN_SHUTDOWN_GRACE_PERIOD="15").start()
+    replica = await KilnProcess(KILN_SHUTDOWN_GRACE_PERIOD="15").astart()
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             response, _, first = await _stream_until_first_message(http, replica.url, key, "dave")
@@ -118,7 +118,7 @@ async def test_startup_reaper_closes_orphaned_messages(
             .where(Message.id == message_id)  # type: ignore[arg-type]
             .values(is_running=True, worker_id="dead-host-1-deadbeef")
         )
-    with KilnProcess(KILN_REDIS_URL=REPLICA_REDIS):
+    async with KilnProcess(KILN_REDIS_URL=REPLICA_REDIS):
         pass
     resp = await client.get(
         "/v1/messages",
@@ -134,7 +134,7 @@ async def test_model_override_runs_a_real_export_offline(database: str) -> None:
     # The app names OpenAI, but no key is set: the override routes it to the offline model.
     _, key = await make_app(chat_dsl(**OPENAI))
     body = {"inputs": {}, "query": "offline please", "user": "frank"}
-    with KilnProcess(KILN_MODEL_OVERRIDE="kiln/echo") as replica:
+    async with KilnProcess(KILN_MODEL_OVERRIDE="kiln/echo") as replica:
         async with httpx.AsyncClient(timeout=30) as http:
             resp = await http.post(f"{replica.url}/v1/chat-messages", json=body, headers=auth(key))
     assert resp.status_code == 200, resp.text
@@ -147,7 +147,7 @@ async def test_execution_time_limit_ends_a_generation(
     upstream.behaviour.n_chunks = 500
     upstream.behaviour.delay = 0.02
     _, key = await make_app(chat_dsl(**OPENAI))
-    with KilnProcess(KILN_APP_MAX_EXECUTION_TIME="2") as replica:
+    async with KilnProcess(KILN_APP_MAX_EXECUTION_TIME="2") as replica:
         async with httpx.AsyncClient(timeout=30) as http:
             resp = await http.post(
                 f"{replica.url}/v1/chat-messages",

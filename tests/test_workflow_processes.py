@@ -1,7 +1,9 @@
 """Graph-app runs across real `kiln serve` processes: a stop sent to one replica stops a
-run on another."""
+run on another, and a killed replica's runs are reaped by the others within seconds."""
 
+import asyncio
 import json
+import time
 
 import httpx
 
@@ -32,7 +34,7 @@ async def test_a_stop_on_one_replica_stops_a_run_on_another(
 ) -> None:
     upstream.behaviour.hold_completions = True
     _, key = await make_app(workflow())
-    with (
+    async with (
         KilnProcess(KILN_REDIS_URL=REPLICA_REDIS) as replica_a,
         KilnProcess(KILN_REDIS_URL=REPLICA_REDIS) as replica_b,
     ):
@@ -50,3 +52,29 @@ async def test_a_stop_on_one_replica_stops_a_run_on_another(
     events = parse_frames("\n\n".join(lines))
     assert events[-1]["event"] == "workflow_finished"
     assert events[-1]["data"]["status"] == "stopped"
+
+
+async def test_a_killed_replicas_runs_are_reaped_within_seconds(
+    database: str, upstream: FakeUpstream, client: httpx.AsyncClient
+) -> None:
+    upstream.behaviour.hold_completions = True
+    _, key = await make_app(workflow())
+    doomed = await KilnProcess(KILN_REDIS_URL=REPLICA_REDIS).astart()
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            response, started = await _start_run(http, doomed.url, key)
+            run_id = started["workflow_run_id"]
+            doomed.kill()  # no shutdown work at all
+            await response.aclose()
+    finally:
+        doomed.kill()
+    running = await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))
+    assert running.json()["status"] == "running"
+    async with KilnProcess(KILN_REDIS_URL=REPLICA_REDIS):  # a surviving replica's reaper
+        deadline = time.monotonic() + 30
+        while True:
+            run = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+            if run["status"] != "running" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+    assert run["status"] == "failed" and "interrupted" in run["error"]

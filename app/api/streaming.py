@@ -33,5 +33,7 @@ async def respond(generation: Listener, streaming: bool, settings: Settings) -> 
         ping=settings.ping_interval,
         ping_message_factory=_ping,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        shutdown_grace_period=settings.shutdown_grace_period,
+        # No shutdown grace here: sse-starlette's own drain is off (app/server.py); at
+        # shutdown the runtime stops each generation, whose stream then ends by itself
+        # with `message_end` (app/runtime.py ShutdownPlan).
     )

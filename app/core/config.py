@@ -5,7 +5,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # litellm fetches its price map from the network at import unless told otherwise;
@@ -50,7 +50,16 @@ class Settings(BaseSettings):
     ping_interval: float = 10.0  # seconds between `event: ping` frames while quiet
     task_ttl: int = 1800  # seconds a task registry entry lives
     stop_flag_ttl: int = 600
-    shutdown_grace_period: float = 30.0  # seconds to let streams finish on SIGTERM
+    # Shutdown: the grace period bounds the whole exit after SIGTERM; readiness answers 503
+    # at once and the listener keeps accepting for the ready delay (load balancers catch up).
+    shutdown_grace_period: float = Field(default=30.0, gt=0)
+    shutdown_ready_delay: float = Field(default=5.0, ge=0)
+    # Records of running generations: their answer so far is saved this often (0 = only at
+    # the end); workers heartbeat this often (Redis when configured, else the database), and
+    # a worker silent for heartbeat_timeout is dead: the reaper closes its running messages.
+    answer_save_interval: float = Field(default=1.0, ge=0)
+    heartbeat_interval: float = Field(default=2.0, gt=0)
+    heartbeat_timeout: float = Field(default=10.0, gt=0)
 
     # Workflow engine (Dify's WORKFLOW_MAX_EXECUTION_TIME / _STEPS, MAX_VARIABLE_SIZE,
     # HTTP_REQUEST_NODE_*)
@@ -64,8 +73,24 @@ class Settings(BaseSettings):
     http_request_read_timeout: float = 60.0
     http_request_write_timeout: float = 20.0
 
+    # document-extractor nodes: bounds of one file, and the threads that parse files
+    document_extractor_max_file_size: int = 15 * 1024 * 1024  # bytes of one file
+    document_extractor_max_pages: int = 500  # PDF pages, slides, EPUB chapters
+    document_extractor_max_rows: int = 100_000  # CSV rows, or rows of all sheets
+    document_extractor_max_unpacked_size: int = 100 * 1024 * 1024  # inside docx/xlsx/…
+    document_extractor_timeout: float = 60.0  # seconds for one file
+    document_extractor_workers: int = 2  # extraction threads per process
+
     # Request bodies other than multipart uploads (MB); uploads keep their per-class limits
     request_body_size_limit: int = 10
+
+    # Tools, MCP servers and knowledge bases an export names: app/integrations/config.py
+    integrations_file: str | None = None
+    # Unconfigured tools answer a marked placeholder; unset = the file's `tools.dry_run`
+    tools_dry_run: bool | None = None
+    tools_fetch_timeout: float = 30.0  # seconds for one web request of a builtin tool
+    tools_fetch_max_bytes: int = 10 * 1024 * 1024  # bytes a builtin tool's web reply may have
+    workflow_call_max_depth: int = 5  # workflow-as-tool nesting (Dify's WORKFLOW_CALL_MAX_DEPTH)
 
     # Site / version
     server_version: str = "1.9.2"
@@ -77,6 +102,8 @@ class Settings(BaseSettings):
     text_to_speech_model: str = "openai/tts-1"
     text_to_speech_voice: str = "alloy"  # when neither the request nor the app names one
     tts_auto_play_timeout: float = 5.0  # seconds a stream waits for more audio after the answer
+    # Image tools (dalle): an OpenAI-compatible provider's images API; "kiln" = offline
+    image_generation_provider: str = "openai"
 
     # Files (Dify's UPLOAD_*_FILE_SIZE_LIMIT, FILES_ACCESS_TIMEOUT, MULTIMODAL_SEND_FORMAT)
     upload_image_file_size_limit: int = 10  # MB: jpg, jpeg, png, webp, gif, svg
@@ -95,6 +122,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     ssrf_allowed_hosts: str = ""  # comma-separated host names or CIDRs let through the guard
     remote_file_timeout: float = 10.0  # seconds for a whole remote-file fetch
+    # bytes of an OpenAPI tool's reply (or of its document fetched by URL)
+    tool_max_response_size: int = 10 * 1024 * 1024
 
     # Moderation (`sensitive_word_avoidance`; Dify's MODERATION_BUFFER_SIZE and its
     # workspace OpenAI moderation model; API-based extensions: JSON id -> {api_endpoint,
@@ -130,6 +159,15 @@ class Settings(BaseSettings):
     code_max_object_array_length: int = 30
     code_max_number_array_length: int = 1000
     template_transform_max_length: int = 80000  # characters of a rendered template
+
+    @model_validator(mode="after")
+    def _heartbeat_outlasts_its_interval(self) -> "Settings":
+        # A live worker must never look dead between two of its heartbeats.
+        if self.heartbeat_timeout < 2 * self.heartbeat_interval:
+            raise ValueError(
+                "KILN_HEARTBEAT_TIMEOUT must be at least twice KILN_HEARTBEAT_INTERVAL"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

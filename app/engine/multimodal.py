@@ -9,6 +9,12 @@ def image_part(url: str, detail: str) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": url, "detail": detail}}
 
 
+def document_part(filename: str, mime_type: str, data: bytes) -> dict[str, Any]:
+    """A document as OpenAI's `file` part (base64 data; app/gateway/documents.py says which
+    providers get it)."""
+    return {"type": "file", "file": {"filename": filename, "file_data": data_url(mime_type, data)}}
+
+
 def data_url(mime_type: str, data: bytes) -> str:
     return f"data:{mime_type};base64,{base64.b64encode(data).decode('ascii')}"
 

@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 from app.core.config import Settings
 from app.gateway import (
     embeddings,
+    images,
     litellm_audio,
     litellm_backend,
     moderation,
@@ -22,6 +24,7 @@ from app.gateway.audio_types import (
     SpeechModelMissing,
     split_for_speech,
 )
+from app.gateway.documents import document_types, fit_documents
 from app.gateway.providers import (
     OFFLINE_PROVIDER,
     ResolvedProvider,
@@ -74,6 +77,7 @@ class ModelGateway:
         Raises ProviderNotInitialized before any I/O when credentials are missing.
         """
         request = self.effective(request)
+        request = replace(request, messages=fit_documents(request.provider, request.messages))
         timeout = self._settings.upstream_timeout
         if provider_id(request.provider) == OFFLINE_PROVIDER:
             return offline.stream(request, self._settings.offline_token_delay)
@@ -81,6 +85,11 @@ class ModelGateway:
         if provider.spec.openai_compatible:
             return openai_compat.stream(provider, request, timeout)
         return litellm_backend.stream(provider, request, timeout)
+
+    def document_types(self, provider: str) -> frozenset[str]:
+        """MIME types of the document files the (effective) provider reads as `file` parts
+        (app/gateway/documents.py); callers skip reading the others."""
+        return document_types(self.effective(ModelRequest(provider, "", [])).provider)
 
     def native_json_schema(self, request: ModelRequest) -> bool:
         """Whether the (effective) provider takes a `json_schema` response format; callers
@@ -124,6 +133,25 @@ class ModelGateway:
             )
         return await moderation.openai_moderate(
             resolved, model, text, self._settings.upstream_timeout
+        )
+
+    # -- images --------------------------------------------------------------------------
+    async def generate_images(
+        self, model: str, prompt: str, options: dict[str, Any]
+    ) -> list[images.GeneratedImage]:
+        """Images from a prompt on KILN_IMAGE_GENERATION_PROVIDER (image tools: dalle);
+        `options` are the images API's own (`size`, `n`, `quality`, `style`)."""
+        provider_name = self._settings.image_generation_provider
+        if provider_id(provider_name) == OFFLINE_PROVIDER:
+            return images.offline_images(int(options.get("n") or 1))
+        resolved = self._resolve(ModelRequest(provider_name, model, []))
+        if not resolved.spec.openai_compatible:
+            raise ProviderNotInitialized(
+                f"Provider {resolved.id} has no image endpoint Kiln can call: set "
+                "KILN_IMAGE_GENERATION_PROVIDER to an OpenAI-compatible provider."
+            )
+        return await images.openai_images(
+            resolved, model, prompt, options, self._settings.upstream_timeout
         )
 
     # -- audio ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from app.models.conversation_variable import ConversationVariable
 from app.models.end_user import EndUser
 from app.models.feedback import MessageFeedback
 from app.models.file import MessageFile, UploadFile
+from app.models.worker import WorkerHeartbeat
 from app.models.workflow import WorkflowAppLog, WorkflowNodeExecution, WorkflowRun
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "WorkflowAppLog",
     "WorkflowNodeExecution",
     "WorkflowRun",
+    "WorkerHeartbeat",
 ]

@@ -51,6 +51,9 @@ class ConversationPage(BaseModel):
     data: list[ConversationItem]
 
 
+RUNNING = "running"
+
+
 class MessageItem(BaseModel):
     id: str
     conversation_id: str
@@ -82,7 +85,10 @@ class MessageItem(BaseModel):
             inputs=row.inputs,
             query=row.query,
             answer=row.answer,
-            status=row.status,
+            # Dify has no state for a message being generated (it reads `normal` with an
+            # empty answer, like a finished empty one): Kiln says `running`, with the
+            # answer saved so far (README, "Where Kiln differs from Dify").
+            status=RUNNING if row.is_running else row.status,
             error=row.error,
             message_files=[],
             feedback=feedback,

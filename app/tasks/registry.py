@@ -27,10 +27,6 @@ def _stopped_key(task_id: str) -> str:
     return f"kiln:generate_task_stopped:{task_id}"
 
 
-def _instance_key(worker_id: str) -> str:
-    return f"kiln:instance:{worker_id}"
-
-
 @dataclass(slots=True)
 class TaskHandle:
     task_id: str
@@ -47,7 +43,6 @@ class TaskRegistry(Protocol):
     async def register(self, task_id: str, owner: str) -> TaskHandle: ...
     async def unregister(self, task_id: str) -> None: ...
     async def request_stop(self, task_id: str, owner: str) -> bool: ...
-    async def live_workers(self, worker_ids: set[str]) -> set[str]: ...
     def local_tasks(self) -> list[TaskHandle]: ...
 
 
@@ -77,16 +72,11 @@ class InProcessRegistry:
         handle.stop_requested.set()
         return True
 
-    async def live_workers(self, worker_ids: set[str]) -> set[str]:
-        # One process: only this one is alive.
-        return worker_ids & {self.worker_id}
-
     def local_tasks(self) -> list[TaskHandle]:
         return list(self._tasks.values())
 
 
 class RedisRegistry:
-    HEARTBEAT_SECONDS = 10
     POLL_SECONDS = 1.0
 
     def __init__(self, redis: Redis, worker_id: str, task_ttl: int, stop_ttl: int) -> None:
@@ -98,11 +88,9 @@ class RedisRegistry:
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        await self._heartbeat_once()
         self._background = [
             asyncio.create_task(self._listen(), name="kiln-stop-listener"),
             asyncio.create_task(self._poll(), name="kiln-stop-poller"),
-            asyncio.create_task(self._heartbeat(), name="kiln-heartbeat"),
         ]
 
     async def close(self) -> None:
@@ -111,8 +99,6 @@ class RedisRegistry:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        with contextlib.suppress(Exception):
-            await self._redis.delete(_instance_key(self.worker_id))
 
     async def register(self, task_id: str, owner: str) -> TaskHandle:
         handle = TaskHandle(task_id, owner)
@@ -135,13 +121,6 @@ class RedisRegistry:
         await self._redis.set(_stopped_key(task_id), "1", ex=self._stop_ttl)
         await self._redis.publish(STOP_CHANNEL, task_id)
         return True
-
-    async def live_workers(self, worker_ids: set[str]) -> set[str]:
-        alive = {self.worker_id} & worker_ids
-        for worker_id in worker_ids - alive:
-            if await self._redis.exists(_instance_key(worker_id)):
-                alive.add(worker_id)
-        return alive
 
     def local_tasks(self) -> list[TaskHandle]:
         return list(self._tasks.values())
@@ -183,12 +162,3 @@ class RedisRegistry:
             for task_id, flag in zip(task_ids, flags, strict=True):
                 if flag is not None:
                     self._mark_stopped(task_id)
-
-    async def _heartbeat_once(self) -> None:
-        await self._redis.set(_instance_key(self.worker_id), "1", ex=self.HEARTBEAT_SECONDS * 3)
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.HEARTBEAT_SECONDS)
-            with contextlib.suppress(Exception):
-                await self._heartbeat_once()

@@ -187,14 +187,14 @@ async def test_custom_files_need_an_allowed_extension(
     assert bad.json()["message"] == "File validation failed for file: t.txt"
 
 
-async def test_documents_are_recorded_but_not_sent(
+async def test_documents_the_provider_does_not_read_are_recorded_but_not_sent(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
     _, key = await make_app(files_app())
-    doc = (await upload(client, key, PDF, "report.pdf", "application/pdf")).json()["id"]
+    doc = (await upload(client, key, b"notes", "report.txt", "text/plain")).json()["id"]
     resp = await _chat(client, key, [_local(doc, "document")])
     assert resp.status_code == 200, resp.text
-    assert _user_content(upstream) == "What is this?"
+    assert _user_content(upstream) == "What is this?"  # OpenAI reads PDFs only
     listed = await client.get(
         "/v1/messages",
         params={"conversation_id": resp.json()["conversation_id"], "user": "alice"},
@@ -202,7 +202,7 @@ async def test_documents_are_recorded_but_not_sent(
     )
     [message_file] = listed.json()["data"][0]["message_files"]
     assert message_file["type"] == "document"
-    assert message_file["filename"] == "report.pdf"
+    assert message_file["filename"] == "report.txt"
 
 
 async def test_legacy_image_only_config(client: httpx.AsyncClient, upstream: FakeUpstream) -> None:

@@ -100,6 +100,9 @@ class UpstreamBehaviour:
     delay: float = 0.0  # seconds between chunks
     first_delay: float = 0.0  # seconds before the first chunk (or before any answer)
     hold_completions: bool = False  # (chat) completions answers wait while this is True
+    # Streams stop after this many content chunks and wait there while it is set (a stream
+    # held open mid-answer); setting it back to None releases them.
+    hold_after: int | None = None
     # After a stream's [DONE]: "end" the chunked body, "stall" (never end it) or "close" the
     # connection without ending it (peers that misbehave once the answer is complete).
     after_done: str = "end"
@@ -623,6 +626,11 @@ class _Connection(asyncio.Protocol):
         delay = behaviour.delay
         next_at = self.loop.time()
         for index, piece in enumerate(pieces):
+            if behaviour.hold_after is not None and index == behaviour.hold_after:
+                if not await self._held(lambda: self.server.behaviour.hold_after is not None):
+                    self.server.streams_closed_early += 1
+                    return
+                next_at = self.loop.time()
             if behaviour.fail_after is not None and index >= behaviour.fail_after:
                 await self._wait(None)
                 self.server.streams_aborted += 1

@@ -1,5 +1,9 @@
-"""Run `kiln serve` as a real separate process, for multi-replica and shutdown tests."""
+"""Run `kiln serve` as a real separate process, for multi-replica and shutdown tests.
 
+Async tests use `async with KilnProcess(...)` or `await KilnProcess(...).astart()`: starting
+and stopping a replica waits, and must not block the loop the in-process server runs on."""
+
+import asyncio
 import os
 import signal
 import socket
@@ -27,7 +31,13 @@ class KilnProcess:
     def __init__(self, **env: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._env = {**os.environ, "KILN_LOG_LEVEL": "warning", **env}
+        # No ready delay unless a test asks: a replica's exit would wait it out.
+        self._env = {
+            **os.environ,
+            "KILN_LOG_LEVEL": "warning",
+            "KILN_SHUTDOWN_READY_DELAY": "0",
+            **env,
+        }
         self._proc: subprocess.Popen[bytes] | None = None
         # A file, not a pipe: nobody drains a pipe while the replica runs, and a full one
         # would block it.
@@ -53,6 +63,11 @@ class KilnProcess:
         self._proc.kill()  # say what it was doing instead of leaving it running
         self._proc.wait()
         raise RuntimeError(f"kiln serve did not become healthy: {self.stderr()}")
+
+    async def astart(self, timeout: float = 60.0) -> "KilnProcess":
+        """`start` off the event loop: a test's loop also runs the in-process server, whose
+        upkeep may be inside a SQLite transaction that the new replica's start-up waits on."""
+        return await asyncio.to_thread(self.start, timeout)
 
     def terminate(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -89,5 +104,14 @@ class KilnProcess:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.terminate()
-        self.wait()
+        if self._proc is not None:
+            self.wait()
         self._log.close()
+
+    async def __aenter__(self) -> "KilnProcess":
+        return await asyncio.to_thread(self.__enter__)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.__exit__, kind, exc, tb)

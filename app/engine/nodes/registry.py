@@ -6,10 +6,12 @@ from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.assigner.node import AssignerNode
 from app.engine.nodes.base import Node, NodeConfigError
 from app.engine.nodes.code.node import CodeNode
+from app.engine.nodes.document_extractor.node import DocumentExtractorNode
 from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.http_request.node import HttpRequestNode
 from app.engine.nodes.if_else.node import IfElseNode
 from app.engine.nodes.iteration.node import IterationNode
+from app.engine.nodes.knowledge_retrieval.node import KnowledgeRetrievalNode
 from app.engine.nodes.list_operator.node import ListOperatorNode
 from app.engine.nodes.llm.node import LLMNode
 from app.engine.nodes.loop.node import LoopNode
@@ -18,6 +20,7 @@ from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, L
 from app.engine.nodes.question_classifier.node import QuestionClassifierNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.template_transform.node import TemplateTransformNode
+from app.engine.nodes.tool.node import ToolNode
 from app.engine.nodes.unavailable import UnavailableNode
 from app.engine.nodes.variable_aggregator.node import VariableAggregatorNode
 
@@ -42,6 +45,9 @@ NODE_TYPES: dict[str, type[Node]] = {
         LLMNode,
         QuestionClassifierNode,
         ParameterExtractorNode,
+        ToolNode,
+        KnowledgeRetrievalNode,
+        DocumentExtractorNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
@@ -49,9 +55,6 @@ NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {
-    "tool": "tool nodes are not supported by Kiln yet",
-    "knowledge-retrieval": "knowledge retrieval is not supported by Kiln yet",
-    "document-extractor": "document extraction is not supported by Kiln yet",
     "agent": "agent nodes are not supported by Kiln yet",
     "human-input": "human input nodes are not supported by Kiln",
     "trigger-webhook": "webhook triggers are not supported by Kiln; run the app by API",

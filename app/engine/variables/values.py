@@ -158,3 +158,13 @@ def file_from_mapping(mapping: dict[str, Any]) -> FileValue:
 
 def is_file_mapping(value: Any) -> bool:
     return isinstance(value, dict) and value.get("dify_model_identity") == FILE_MARKER
+
+
+def json_size(value: Any) -> int:
+    """Bytes of a value as JSON (a string: its UTF-8 bytes)."""
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    try:
+        return len(json.dumps(plain(value), ensure_ascii=False, default=str).encode())
+    except (TypeError, ValueError):
+        return 0

@@ -1,14 +1,28 @@
 """What one workflow run carries besides its pool: ids, mode, limits, and the services its
 nodes reach outside through (each None where a run has no such service, e.g. in tests)."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.core.app_mode import AppMode
 from app.engine.prompt import Turn
 from app.engine.variables.values import FileValue
+from app.integrations.knowledge.records import KnowledgeBaseInfo, KnowledgeRecord
+from app.integrations.tools.base import Tool, ToolCall, ToolOutput, ToolRef, ToolSpec
 from app.net.http_node import HttpReply as HttpReply  # built by the caller in app/net
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    """Bounds of one document-extractor file (KILN_DOCUMENT_EXTRACTOR_*)."""
+
+    max_file_size: int = 15 * 1024 * 1024  # bytes of one file (Dify's document upload limit)
+    max_pages: int = 500  # PDF pages, slides, EPUB chapters
+    max_rows: int = 100_000  # rows of a CSV file or of all sheets of a workbook
+    max_unpacked_size: int = 100 * 1024 * 1024  # bytes inside a zip-based file (docx, xlsx…)
+    timeout: float = 60.0  # seconds for one file, waiting for a free worker included
+    workers: int = 2  # extraction threads per process
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +33,7 @@ class WorkflowLimits:
     http_max_text_size: int = 1024 * 1024  # HTTP_REQUEST_NODE_MAX_TEXT_SIZE
     http_max_binary_size: int = 10 * 1024 * 1024  # HTTP_REQUEST_NODE_MAX_BINARY_SIZE
     http_timeouts: tuple[float, float, float] = (10.0, 60.0, 20.0)  # connect, read, write
+    documents: DocumentLimits = field(default_factory=DocumentLimits)
 
 
 class CodeRunner(Protocol):
@@ -50,6 +65,39 @@ class HttpCaller(Protocol):
     ) -> HttpReply: ...
 
 
+class ToolRuntime(Protocol):
+    """The process's tools (app/integrations/tools/runtime.py ToolBox): tool nodes, agent
+    nodes and agent-chat apps resolve and invoke tools by the DSL's reference."""
+
+    async def resolve(self, ref: ToolRef) -> Tool: ...
+
+    def check(self, ref: ToolRef) -> str | None: ...
+
+    async def spec(self, ref: ToolRef) -> ToolSpec: ...
+
+    async def invoke(
+        self, ref: ToolRef, arguments: dict[str, Any], call: ToolCall
+    ) -> ToolOutput: ...
+
+
+class KnowledgeService(Protocol):
+    """Mapped knowledge bases (app/integrations/knowledge): `describe` raises
+    KnowledgeNotMapped for an id the integrations file does not map, `retrieve` asks the
+    dataset's External Knowledge API service (KnowledgeError when it fails)."""
+
+    def describe(self, dataset_id: str) -> KnowledgeBaseInfo: ...
+
+    async def retrieve(
+        self,
+        dataset_id: str,
+        query: str,
+        *,
+        top_k: int,
+        score_threshold: float | None,
+        metadata_condition: Mapping[str, Any] | None = None,
+    ) -> list[KnowledgeRecord]: ...
+
+
 @dataclass(slots=True)
 class WorkflowServices:
     sandbox: CodeRunner | None = None
@@ -63,6 +111,10 @@ class WorkflowServices:
     save_file: Callable[[bytes, str, str], Awaitable[FileValue]] | None = None
     # The bytes of a file value (http-request binary and form-data bodies).
     read_file: Callable[[FileValue], Awaitable[bytes]] | None = None
+    # Tools (tool and agent nodes): builtin, OpenAPI, MCP, workflow-as-tool.
+    tools: ToolRuntime | None = None
+    # knowledge-retrieval nodes: the integrations file's knowledge bases.
+    knowledge: KnowledgeService | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +128,10 @@ class WorkflowRun:
     services: WorkflowServices = field(default_factory=WorkflowServices)
     inputs: dict[str, Any] = field(default_factory=dict)  # validated start inputs
     history: list[Turn] = field(default_factory=list)  # earlier turns, for LLM memory
+    call_depth: int = 0  # workflow-as-tool nesting: 0 for a run a client started
+    # Retriever resources the run's LLM nodes took as context, one group per LLM node run
+    # (advanced-chat `message_end`, merged by app/engine/knowledge/sources.py).
+    retriever_resources: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ each as its own task; the level ends when nothing runs and nothing is ready."""
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -203,7 +202,6 @@ class LevelRunner:
         engine.emit(engine.stream.node_started(execution))
         try:
             result = await self._attempts(node, execution)
-            self._check_sizes(node, result.outputs)
         except NodeError as exc:
             return self._failed(node, execution, exc)
         self._succeeded(node, execution, result)
@@ -312,15 +310,6 @@ class LevelRunner:
                 self._engine.add_usage(usage)
         return metadata or None
 
-    def _check_sizes(self, node: Node, outputs: dict[str, Any]) -> None:
-        limit = self._engine.workflow.limits.max_variable_size
-        for name, value in outputs.items():
-            if isinstance(value, str | list | dict) and _size(value) > limit:
-                raise NodeError(
-                    f"Variable {node.id}.{name} is larger than {limit} bytes.",
-                    "VariableSizeExceeded",
-                )
-
     # -- containers --------------------------------------------------------------------
     def _subgraph_runner(self, node: Node) -> Callable[[VariablePool, RunScope], Any]:
         engine = self._engine
@@ -374,12 +363,3 @@ def _descendants(graph: Workflow, container_id: str) -> frozenset[str]:
         found |= level.members
         pending += [member for member in level.members if member in graph.containers]
     return frozenset(found)
-
-
-def _size(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode("utf-8", "surrogatepass"))
-    try:
-        return len(json.dumps(value, ensure_ascii=False, default=str).encode())
-    except (TypeError, ValueError):
-        return 0

@@ -17,6 +17,7 @@ from app.models import App, AppVersion
 from app.models.base import utcnow
 from app.services.apps.dsl import ParsedDsl, parse_dsl
 from app.services.apps.keys import new_token
+from app.services.apps.knowledge_check import knowledge_problems
 from app.services.apps.lookup import find_app_in
 
 
@@ -29,19 +30,25 @@ class ImportedApp:
     app: App
     api_key: str | None  # None when no key was made (an update, or the app was there)
     warnings: tuple[str, ...] = ()
-    # Graph apps: what will not run and why (a blocking problem stops the whole app).
+    # What will not run and why: graph problems (a blocking one stops the whole app) and
+    # knowledge bases the integrations file does not map.
     problems: tuple[str, ...] = ()
     version: AppVersion | None = None
     changed: bool = True  # False: the same DSL as the current version, nothing written
 
 
 def graph_problems(parsed: ParsedDsl) -> tuple[str, ...]:
+    """What will not run: the graph's problems, then unmapped knowledge bases (any mode)."""
+    knowledge = knowledge_problems(parsed)
     if not AppMode(parsed.mode).is_graph:
-        return ()
+        return knowledge
     compiled = compile_workflow(parsed.document["workflow"])
-    return tuple(
-        ("the app cannot run: " if p.blocking else "fails when reached: ") + p.describe()
-        for p in compiled.problems
+    return (
+        tuple(
+            ("the app cannot run: " if p.blocking else "fails when reached: ") + p.describe()
+            for p in compiled.problems
+        )
+        + knowledge
     )
 
 

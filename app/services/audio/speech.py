@@ -54,9 +54,10 @@ async def text_to_speech(runtime: Runtime, app: App, command: SpeechCommand) -> 
     audio for a 200, and generated clients break on `null` (README, deliberate differences)."""
     await end_users.get_or_create(app.id, command.user)
     if command.message_id:
-        text = (await owned_message(app.id, command.user, command.message_id)).answer
-        if not text:
+        message = await owned_message(app.id, command.user, command.message_id)
+        if message.is_running or not message.answer:  # a running answer is not one yet
             return None
+        text = message.answer
     elif not command.text:
         raise errors.InvalidParam("Text is required")
     else:

@@ -78,8 +78,10 @@ async def _auto_name(
     try:
         # The timer starts with the generation (as Dify's); the title waits for the answer.
         await asyncio.gather(asyncio.sleep(AUTO_NAME_DELAY), asyncio.wait({generation}))
-        if await _answered(message_id):
-            name = await generate_title(runtime, app, query)
+        if runtime.draining:  # shutting down: no new model call, Dify's fallback title
+            name = fallback_name(query)
+        elif await _answered(message_id):
+            name = await _title_unless_stopping(runtime, app, query)
         else:  # the model just failed on this conversation: do not call it again
             name = fallback_name(query)
         await conversations.set_generated_name(conversation_id, name, only_if=DEFAULT_NAME)
@@ -87,6 +89,22 @@ async def _auto_name(
         raise
     except Exception:
         logger.warning("could not name conversation %s", conversation_id, exc_info=True)
+
+
+async def _title_unless_stopping(runtime: Runtime, app: App, query: str) -> str:
+    """The model's title, or the fallback once the process stops its generations (a slow
+    title call must not hold a graceful exit)."""
+    title = asyncio.create_task(generate_title(runtime, app, query))
+    stopping = asyncio.create_task(runtime.stopping.wait())
+    try:
+        await asyncio.wait({title, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not title.done():
+            title.cancel()
+    if title.done() and not title.cancelled():
+        return title.result()
+    return fallback_name(query)
 
 
 def schedule_auto_name(

@@ -1,4 +1,8 @@
-"""Close messages left running by a process that died, so none stays running forever."""
+"""Close messages left running by a process that died, so none stays running forever.
+
+A message is running while its worker's heartbeat is alive (app/tasks/heartbeat.py). Once
+the heartbeat has lapsed the message is closed as Dify stores a failed one (`status:
+error` and the error), keeping the answer saved while it streamed: what its client saw."""
 
 import logging
 
@@ -7,26 +11,26 @@ from sqlmodel import col, select, update
 from app.core.db import session_scope
 from app.models import Message
 from app.models.base import utcnow
-from app.tasks.registry import TaskRegistry
+from app.tasks.heartbeat import WorkerHeartbeat
 
 logger = logging.getLogger("kiln.reaper")
 
 INTERRUPTED = "The generation was interrupted: the server running it stopped."
 
 
-async def reap_orphans(registry: TaskRegistry) -> int:
+async def reap_orphans(heartbeat: WorkerHeartbeat) -> int:
     async with session_scope() as session:
         statement = select(Message.worker_id).where(col(Message.is_running).is_(True)).distinct()
         worker_ids = {w for w in (await session.exec(statement)).all() if w}
         running_without_worker = (
             await session.exec(
-                select(Message.id).where(
-                    col(Message.is_running).is_(True), col(Message.worker_id).is_(None)
-                )
+                select(Message.id)
+                .where(col(Message.is_running).is_(True), col(Message.worker_id).is_(None))
+                .limit(1)
             )
-        ).all()
-    dead = worker_ids - await registry.live_workers(worker_ids)
-    if not dead and not running_without_worker:
+        ).first()
+    dead = worker_ids - await heartbeat.live_workers(worker_ids) if worker_ids else set()
+    if not dead and running_without_worker is None:
         return 0
     async with session_scope() as session:
         condition = col(Message.worker_id).in_(dead) | col(Message.worker_id).is_(None)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 
 from app.core.db import session_scope
@@ -53,10 +54,12 @@ def stored_answer(answer: str) -> str:
 
 def _failure_values(error: str) -> dict[str, Any]:
     # Dify's error path writes only the status and the error: the answer stays empty and
-    # no usage is recorded (partial text is kept only on an explicit stop).
+    # no usage is recorded (partial text is kept only on an explicit stop). The answer
+    # saved while it streamed is cleared to match.
     return {
         "status": "error",
         "error": without_nul(error),
+        "answer": "",
         "is_running": False,
         "updated_at": utcnow(),
     }
@@ -69,6 +72,10 @@ async def finish_message(
     result is stored with `error_text` (the message its client was shown)."""
     usage = result.usage
     values: dict[str, Any] = {
+        # Status and error too: a message a reaper wrongly closed (its worker's heartbeat
+        # was lost, not the worker) ends as its generation ended.
+        "status": "normal",
+        "error": None,
         "answer": stored_answer(result.answer),
         "model_provider": result.provider,
         "model_id": result.model,
@@ -112,8 +119,38 @@ def _thought_row(message_id: str, step: AgentThought) -> MessageAgentThought:
     )
 
 
-async def fail_message(message_id: str, error: str) -> None:
+async def fail_message(message_id: str, error: str, partial_answer: str | None = None) -> None:
+    """A failed message, unless it was already closed (its result stored just before the
+    failure, or reaped); `partial_answer` keeps what its client was shown of an answer the
+    server cut short (shutdown), as the reaper keeps it for a dead process's messages."""
+    values = _failure_values(error)
+    if partial_answer is not None:
+        values["answer"] = stored_answer(partial_answer)
     async with session_scope() as session:
         await session.exec(
-            update(Message).where(col(Message.id) == message_id).values(**_failure_values(error))
+            update(Message)
+            .where(col(Message.id) == message_id, col(Message.is_running).is_(True))
+            .values(**values)
         )
+
+
+_SAVE_RUNNING = (
+    update(Message)
+    .where(col(Message.id) == bindparam("message_id"), col(Message.is_running).is_(True))
+    .values(answer=bindparam("text"), updated_at=bindparam("at"))
+)
+
+
+async def save_running_answers(answers: dict[str, str]) -> None:
+    """The answers of running generations so far, in one transaction (one batched
+    statement); a message that has finished meanwhile keeps its final answer."""
+    if not answers:
+        return
+    now = utcnow()
+    rows = [
+        {"message_id": message_id, "text": stored_answer(text), "at": now}
+        for message_id, text in answers.items()
+    ]
+    async with session_scope() as session:
+        connection = await session.connection()
+        await connection.execute(_SAVE_RUNNING, rows)

@@ -13,12 +13,15 @@ from app.engine.run_context import RunContext
 from app.engine.tts import TtsPublisher, start_tts
 from app.runtime import Runtime
 from app.services.annotations.reply import answer_from_annotation
+from app.services.generation.reaper import INTERRUPTED
 from app.services.generation.records import fail_message, finish_message
 from app.services.model_errors import dify_error, error_triple
 
 logger = logging.getLogger("kiln.generation")
 
 INTERNAL_ERROR = ("internal_server_error", "Internal Server Error, please contact support.", 500)
+# A generation that did not stop in time at shutdown (app/runtime.py ShutdownPlan).
+SHUTDOWN_ERROR = ("internal_server_error", INTERRUPTED, 500)
 
 
 @dataclass(slots=True)
@@ -38,9 +41,13 @@ async def run_generation(runtime: Runtime, task: ClassicTask) -> None:
     app_id, job, ctx, channel = task.app_id, task.job, task.ctx, task.channel
     request_id = task.request_id
     terminal: Event | None = None
+    if runtime.stopping.is_set():  # started as the process stops: ends at once, as stopped
+        task.stop.set()
+    # The answer as its client is sent it, saved while it streams (upkeep.py).
+    answer = runtime.answers.track(ctx.message_id)
     # Auto-play text to speech (app/engine/tts.py): watches the answer, adds audio events.
     tts = _start_tts(runtime, job, ctx, channel) if task.speak else None
-    emit = channel.emit if tts is None else tts.watching(channel.emit)
+    emit = answer.watching(channel.emit if tts is None else tts.watching(channel.emit))
     run = RunContext.lasting(
         runtime.gateway, emit, task.stop, runtime.settings.app_max_execution_time
     )
@@ -54,19 +61,25 @@ async def run_generation(runtime: Runtime, task: ClassicTask) -> None:
             moderation,
             # Annotation reply (app/services/annotations/reply.py), after input moderation.
             lambda job_: answer_from_annotation(runtime, app_id, job_, ctx, run),
+            # Dataset retrieval: the integrations file's knowledge bases.
+            runtime.knowledge,
         )
         terminal = await _store(ctx, result)
     except asyncio.CancelledError:
+        # Shutdown cancelled it (it did not stop in time): the client gets an error and
+        # the text it was shown is kept, as the reaper keeps it for a dead process.
         if tts is not None:
             tts.abort()
             tts = None
-        await fail_message(ctx.message_id, "The generation was cancelled at shutdown.")
+        terminal = ctx.error(*SHUTDOWN_ERROR)
+        await fail_message(ctx.message_id, INTERRUPTED, partial_answer=answer.text())
         raise
     except Exception:
         logger.exception("generation %s failed", ctx.task_id)
         await fail_message(ctx.message_id, "Internal Server Error")
         terminal = ctx.error(*INTERNAL_ERROR)
     finally:
+        runtime.answers.untrack(ctx.message_id)
         # Free the slot and the registry entry before the client sees the end, so its
         # next request never meets its own finished generation.
         try:
@@ -78,7 +91,8 @@ async def run_generation(runtime: Runtime, task: ClassicTask) -> None:
             channel.emit(terminal)
         try:
             if tts is not None:  # audio may follow message_end: the stream stays open
-                await tts.finish(speak_rest=terminal is not None and terminal["event"] != "error")
+                ended = terminal is not None and terminal["event"] != "error"
+                await tts.finish(speak_rest=ended and not runtime.stopping.is_set())
         finally:
             channel.close()
 
@@ -92,7 +106,8 @@ def _start_tts(
 
 async def _store(ctx: MessageStreamContext, result: RunResult) -> Event:
     """Persist the result; return the event that ends the stream."""
-    metadata: Event = {**result.metadata, "retriever_resources": [], "usage": result.usage}
+    resources = result.metadata.get("retriever_resources") or []
+    metadata: Event = {**result.metadata, "retriever_resources": resources, "usage": result.usage}
     failure = dify_error(result.error) if result.error is not None else None
     triple = error_triple(failure) if failure is not None else None
     await finish_message(ctx.message_id, result, metadata, triple[1] if triple else "")

@@ -143,8 +143,9 @@ async def _prepare_and_launch(
     except InputError as exc:
         raise errors.InvalidParam(str(exc)) from None
     history = await load_history(conversation.id) if conversation else []
-    await add_history_files(runtime.settings, config, history)
-    parts = await prompt_parts(runtime.settings, request_files, upload)
+    documents = runtime.gateway.document_types(config.model.provider)
+    await add_history_files(runtime.settings, config, history, documents)
+    parts = await prompt_parts(runtime.settings, request_files, upload, documents)
     checked = CheckedRequest(
         app=app,
         command=command,

@@ -1,15 +1,17 @@
 """Files in graph apps: a request's or an input's files as workflow file values, and file
-values back into model parts for vision inputs."""
+values back into model parts for vision inputs (images as `image_url` parts, documents as
+`file` parts; the gateway keeps the documents the call's provider reads)."""
 
 import mimetypes
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from app.core.config import Settings
 from app.core.db import session_scope
-from app.engine.multimodal import image_part
+from app.engine.multimodal import document_part, image_part
 from app.engine.variables.values import FileValue
+from app.gateway.documents import ANY_PROVIDER, document_mime_type
 from app.models import UploadFile
 from app.net.fetch import fetch
 from app.services.files.file_classes import detect_type, size_limit
@@ -63,15 +65,22 @@ async def _request_file(value: FileValue) -> RequestFile:
     )
 
 
-def vision_parts(settings: Settings) -> Any:
-    """The engine's `file_parts` service: image files as `image_url` parts."""
+def vision_parts(settings: Settings, read: Callable[[FileValue], Awaitable[bytes]]) -> Any:
+    """The engine's `file_parts` service: image files as `image_url` parts, document files
+    some provider reads (app/gateway/documents.py) as `file` parts with their bytes from
+    `read` (the run's `read_file`); other files are not sent, as before."""
 
     async def parts(files: Sequence[FileValue], detail: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for value in files:
-            if value.type != "image":
+            if value.type == "image":
+                url = await image_url(settings, await _request_file(value))
+                found.append(image_part(url, detail))
                 continue
-            found.append(image_part(await image_url(settings, await _request_file(value)), detail))
+            mime_type = document_mime_type(value.extension, value.mime_type)
+            if value.type == "document" and mime_type in ANY_PROVIDER:
+                content = await read(value)
+                found.append(document_part(value.filename or "document", mime_type, content))
         return found
 
     return parts

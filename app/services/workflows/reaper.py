@@ -1,5 +1,5 @@
-"""Close workflow runs (and their advanced-chat messages) left running by a process that
-died, as the message reaper does for classic generations."""
+"""Close workflow runs left running by a process that died (its heartbeat lapsed), as the
+message reaper does for messages (an advanced-chat run's message is closed by that one)."""
 
 import logging
 
@@ -8,18 +8,18 @@ from sqlmodel import col, select, update
 from app.core.db import session_scope
 from app.models import WorkflowRun
 from app.models.base import utcnow
-from app.tasks.registry import TaskRegistry
+from app.tasks.heartbeat import WorkerHeartbeat
 
 logger = logging.getLogger("kiln.reaper")
 
 INTERRUPTED = "The run was interrupted: the server running it stopped."
 
 
-async def reap_orphan_runs(registry: TaskRegistry) -> int:
+async def reap_orphan_runs(heartbeat: WorkerHeartbeat) -> int:
     async with session_scope() as session:
         statement = select(WorkflowRun.worker_id).where(WorkflowRun.status == "running").distinct()
         worker_ids = {w for w in (await session.exec(statement)).all() if w}
-    dead = worker_ids - await registry.live_workers(worker_ids)
+    dead = worker_ids - await heartbeat.live_workers(worker_ids) if worker_ids else set()
     if not dead:
         return 0
     async with session_scope() as session:

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.engine.channel import EventChannel
 from app.engine.events import Event
+from app.engine.features import feature_block
 from app.engine.nodes.base import Usage
 from app.engine.run_context import RunContext
 from app.engine.tts import TtsPublisher, start_tts
@@ -95,9 +96,14 @@ def _finished_data(task: GraphTask, outcome: WorkflowOutcome) -> dict[str, Any]:
 async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
     stream, channel = task.stream, task.channel
     terminal: list[Event] = []
+    if runtime.stopping.is_set():  # started as the process stops: ends at once, as stopped
+        task.stop.set()
     # Auto-play text to speech (app/engine/tts.py) watches the answer's `message` events.
     tts = _start_tts(runtime, task) if task.speak else None
     emit = channel.emit if tts is None else tts.watching(channel.emit)
+    chat = stream.chat
+    if chat is not None:  # the answer as its client is sent it, saved while it streams
+        emit = runtime.answers.track(chat.message_id).watching(emit)
     run = RunContext.lasting(
         runtime.gateway, emit, task.stop, runtime.settings.workflow_max_execution_time
     )
@@ -116,6 +122,8 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
             await finish_chat_message(stream.chat.message_id, "", None, "Internal Server Error")
         terminal.append(_error(stream, *INTERNAL_ERROR))
     finally:
+        if chat is not None:
+            runtime.answers.untrack(chat.message_id)
         try:
             await runtime.limiter.release(task.app_id, task.request_id)
             await runtime.registry.unregister(task.workflow.task_id)
@@ -220,6 +228,9 @@ async def _end_chat_turn(task: GraphTask, outcome: WorkflowOutcome) -> Event:
         await finish_chat_message(chat.message_id, outcome.answer, None, message)
         return chat.error("invalid_param", message, 400)  # Dify: a ValueError
     usage = _message_usage(outcome.usages, outcome.elapsed)
-    metadata = {"retriever_resources": [], "usage": usage}
+    # Dify shows the LLMs' retriever resources only with the app's `retriever_resource`.
+    shown = feature_block(task.features, "retriever_resource").get("enabled")
+    resources = outcome.retriever_resources if shown else []
+    metadata = {"retriever_resources": resources, "usage": usage}
     await finish_chat_message(chat.message_id, outcome.answer, metadata, None)
     return chat.message_end(metadata)

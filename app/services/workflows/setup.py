@@ -8,7 +8,7 @@ from app.core.app_mode import AppMode
 from app.core.errors import AppUnavailable
 from app.engine.variables.pool import VariablePool
 from app.engine.workflow.engine import WorkflowUnrunnable
-from app.engine.workflow.env import WorkflowLimits, WorkflowServices
+from app.engine.workflow.env import DocumentLimits, WorkflowLimits, WorkflowServices
 from app.models import App
 from app.runtime import Runtime
 from app.services.workflows.files import file_store, vision_parts
@@ -57,6 +57,14 @@ def limits(runtime: Runtime) -> WorkflowLimits:
             settings.http_request_read_timeout,
             settings.http_request_write_timeout,
         ),
+        documents=DocumentLimits(
+            max_file_size=settings.document_extractor_max_file_size,
+            max_pages=settings.document_extractor_max_pages,
+            max_rows=settings.document_extractor_max_rows,
+            max_unpacked_size=settings.document_extractor_max_unpacked_size,
+            timeout=settings.document_extractor_timeout,
+            workers=settings.document_extractor_workers,
+        ),
     )
 
 
@@ -65,9 +73,11 @@ def services(runtime: Runtime, app_id: str, end_user_id: str) -> WorkflowService
     return WorkflowServices(
         sandbox=runtime.sandbox,
         http=runtime.http_caller,
-        file_parts=vision_parts(runtime.settings),
+        file_parts=vision_parts(runtime.settings, read_file),
         save_file=save_file,
         read_file=read_file,
+        tools=runtime.tools,
+        knowledge=runtime.knowledge,
     )
 
 

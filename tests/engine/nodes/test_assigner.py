@@ -8,10 +8,12 @@ import pytest
 
 from app.core.app_mode import AppMode
 from app.engine.nodes.assigner.node import AssignerNode
-from app.engine.nodes.base import NodeConfigError, NodeError
+from app.engine.nodes.base import NodeConfigError, NodeContext, NodeError
+from app.engine.run_context import RunContext
 from app.engine.variables.pool import VariablePool
-from app.engine.workflow.env import WorkflowServices
-from tests.engine.nodes.support import graph, run_graph, run_node, spec
+from app.engine.workflow.env import RunScope, WorkflowLimits, WorkflowServices
+from tests.engine.fakes import FakeGateway
+from tests.engine.nodes.support import graph, run_graph, run_node, spec, workflow_run
 
 
 def _pool(**conversation: Any) -> VariablePool:
@@ -310,3 +312,23 @@ async def test_a_conversation_variable_persists_when_the_run_fails_later() -> No
     assert run.outcome.status == "failed"
     assert run.outcome.error == "Variable not found for selector: ['nowhere', 'list']"
     assert run.saved == {"last": "new"}
+
+
+async def test_a_value_over_the_variable_size_limit_fails_and_writes_nothing() -> None:
+    pool = _pool(note="small")
+    saved = Saved()
+    node = _v2(_item(["conversation", "note"], "over-write", "x" * 3000))
+    run = workflow_run(services=saved.services())
+    run.limits = WorkflowLimits(max_variable_size=1000)
+    ctx = NodeContext(
+        spec=node.spec,
+        execution_id="execution",
+        pool=pool,
+        run=RunContext(FakeGateway(), lambda event: None),
+        workflow=run,
+        scope=RunScope(),
+        stream=lambda text: None,
+    )
+    with pytest.raises(NodeError, match="larger than 1000 bytes"):
+        await node.run(ctx)
+    assert pool.get(("conversation", "note")) == "small" and saved == {}

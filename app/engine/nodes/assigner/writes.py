@@ -8,7 +8,7 @@ from typing import Any
 
 from app.engine.nodes.base import NodeContext, NodeError
 from app.engine.variables.pool import CONVERSATION, MISSING
-from app.engine.variables.values import FileValue, segment_type
+from app.engine.variables.values import FileValue, json_size, segment_type
 
 UPDATED_VARIABLES = "__updated_variables"  # Dify's process-data key
 
@@ -55,9 +55,17 @@ class PendingWrites:
         ]
 
     async def commit(self) -> None:
-        """Into the pool; conversation variables also to the conversation's storage."""
+        """Into the pool; conversation variables also to the conversation's storage. A
+        value over the size limit fails the node first (Dify's MAX_VARIABLE_SIZE)."""
         pool = self._ctx.pool
         save = self._ctx.workflow.services.save_conversation_variable
+        limit = self._ctx.workflow.limits.max_variable_size
+        for (scope, name), value in self.values.items():
+            if json_size(value) > limit:
+                raise NodeError(
+                    f"Variable {scope}.{name} is larger than {limit} bytes.",
+                    "VariableSizeExceeded",
+                )
         for (scope, name), value in self.values.items():
             pool.add(scope, name, value)
             if scope == CONVERSATION and save is not None:
