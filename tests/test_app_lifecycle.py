@@ -51,9 +51,13 @@ def workflow(output: str) -> str:
     return graph_dsl("workflow", [START, end], [("start", "end")], name="Flow", environment=env)
 
 
-def kiln(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+async def kiln(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The command, off the event loop: the in-process test server must keep serving (a
+    blocked loop could hold SQLite's write lock while the command waits for it)."""
     full = {**os.environ, "KILN_LOG_LEVEL": "warning", **(env or {})}
-    return subprocess.run([KILN, *args], env=full, capture_output=True, text=True, timeout=120)
+    return await asyncio.to_thread(
+        subprocess.run, [KILN, *args], env=full, capture_output=True, text=True, timeout=120
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -75,13 +79,13 @@ async def test_update_in_place_keeps_keys_and_conversations(
     first.write_text(chatflow("one"))
     second.write_text(chatflow("two"))
     created = json.loads(
-        ok(kiln("apps", "import", str(first), "--name", "bot-a", "--json")).splitlines()[-1]
+        ok(await kiln("apps", "import", str(first), "--name", "bot-a", "--json")).splitlines()[-1]
     )
     key = created["api_key"]
     answer = await ask(client, key)
     assert answer["answer"] == "one"
     updated = json.loads(
-        ok(kiln("apps", "import", str(second), "--app", "bot-a", "--json")).splitlines()[-1]
+        ok(await kiln("apps", "import", str(second), "--app", "bot-a", "--json")).splitlines()[-1]
     )
     assert updated["app_id"] == created["app_id"] and updated["api_key"] is None
     assert updated["version"] == 2 and updated["changed"] is True
@@ -93,23 +97,23 @@ async def test_update_in_place_keeps_keys_and_conversations(
         await asyncio.sleep(0.1)
     assert later["conversation_id"] == answer["conversation_id"]
     again = json.loads(
-        ok(kiln("apps", "import", str(second), "--app", created["app_id"], "--json")).splitlines()[
-            -1
-        ]
+        ok(
+            await kiln("apps", "import", str(second), "--app", created["app_id"], "--json")
+        ).splitlines()[-1]
     )
     assert again["changed"] is False and again["version"] == 2
-    versions = ok(kiln("apps", "versions", "bot-a")).splitlines()
+    versions = ok(await kiln("apps", "versions", "bot-a")).splitlines()
     assert [line.split()[0] for line in versions] == ["1", "*"]
-    assert ok(kiln("apps", "export", "bot-a")) == second.read_text()
-    assert ok(kiln("apps", "export", "bot-a", "--version", "1")) == first.read_text()
-    ok(kiln("apps", "rollback", "bot-a", "1"))
+    assert ok(await kiln("apps", "export", "bot-a")) == second.read_text()
+    assert ok(await kiln("apps", "export", "bot-a", "--version", "1")) == first.read_text()
+    ok(await kiln("apps", "rollback", "bot-a", "1"))
     deadline = time.monotonic() + 5
     while (await ask(client, key))["answer"] != "one":
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
     other_mode = tmp_path / "flow.yml"
     other_mode.write_text(workflow("x"))
-    refused = kiln("apps", "import", str(other_mode), "--app", "bot-a")
+    refused = await kiln("apps", "import", str(other_mode), "--app", "bot-a")
     assert refused.returncode == 1 and "keeps its mode" in refused.stderr
 
 
@@ -121,7 +125,7 @@ async def test_a_running_answer_finishes_on_its_version(
     path = tmp_path / "bot.yml"
     path.write_text(chatflow("old:", llm=True))
     created = json.loads(
-        ok(kiln("apps", "import", str(path), "--name", "bot-b", "--json")).splitlines()[-1]
+        ok(await kiln("apps", "import", str(path), "--name", "bot-b", "--json")).splitlines()[-1]
     )
     key = created["api_key"]
     body = {"inputs": {}, "query": "hi", "user": "ops", "response_mode": "blocking"}
@@ -131,7 +135,7 @@ async def test_a_running_answer_finishes_on_its_version(
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
     path.write_text(chatflow("new:", llm=True))
-    ok(kiln("apps", "import", str(path), "--app", "bot-b"))
+    ok(await kiln("apps", "import", str(path), "--app", "bot-b"))
     upstream.behaviour.hold_completions = False
     assert (await held).json()["answer"] == "old:x"
     await asyncio.sleep(1.1)  # the key cache's lifetime
@@ -144,11 +148,11 @@ async def test_versions_name_runs_and_run_by_version(
     path = tmp_path / "flow.yml"
     path.write_text(workflow("first"))
     v1 = json.loads(
-        ok(kiln("apps", "import", str(path), "--name", "flow-a", "--json")).splitlines()[-1]
+        ok(await kiln("apps", "import", str(path), "--name", "flow-a", "--json")).splitlines()[-1]
     )
     path.write_text(workflow("second"))
     v2 = json.loads(
-        ok(kiln("apps", "import", str(path), "--app", "flow-a", "--json")).splitlines()[-1]
+        ok(await kiln("apps", "import", str(path), "--app", "flow-a", "--json")).splitlines()[-1]
     )
     key = v1["api_key"]
     assert v1["workflow_id"] and v2["workflow_id"] and v1["workflow_id"] != v2["workflow_id"]
@@ -178,24 +182,24 @@ async def test_sync_a_folder(database: str, client: httpx.AsyncClient, tmp_path:
     (folder / "renamed-file.yml").write_text("# kiln-app: teller\n" + chatflow("tell"))
     keys_file = tmp_path / "keys.yml"
     keys_file.write_text("teller: app-abcdefghijklmnopqrstuvwx\n")
-    first = ok(kiln("apps", "sync", str(folder), "--keys-file", str(keys_file)))
+    first = ok(await kiln("apps", "sync", str(folder), "--keys-file", str(keys_file)))
     rows = [line.split() for line in first.splitlines()]
     assert [r[2] for r in rows] == ["created", "created"]
     greeter_key = next(r[3] for r in rows if r[3] != "app-abcdefghijklmnopqrstuvwx")
     assert (await ask(client, greeter_key))["answer"] == "hello"
     assert (await ask(client, "app-abcdefghijklmnopqrstuvwx"))["answer"] == "tell"
-    second = ok(kiln("apps", "sync", str(folder)))
+    second = ok(await kiln("apps", "sync", str(folder)))
     assert [line.split()[2] for line in second.splitlines()] == ["unchanged", "unchanged"]
     assert "app-" not in second  # keys are shown once
     (folder / "greeter.yml").write_text(chatflow("hello again"))
-    third = ok(kiln("apps", "sync", str(folder)))
+    third = ok(await kiln("apps", "sync", str(folder)))
     assert "updated" in third
     (folder / "greeter.yml").unlink()
-    gone = ok(kiln("apps", "sync", str(folder)))
+    gone = ok(await kiln("apps", "sync", str(folder)))
     assert any(line.split()[2] == "gone" for line in gone.splitlines())
     await asyncio.sleep(1.1)
     assert (await ask(client, greeter_key))["answer"] == "hello again"
-    pruned = ok(kiln("apps", "sync", str(folder), "--prune"))
+    pruned = ok(await kiln("apps", "sync", str(folder), "--prune"))
     assert any(line.split()[2] == "removed" for line in pruned.splitlines())
     await asyncio.sleep(1.1)
     resp = await client.post(
@@ -210,23 +214,23 @@ async def test_delete_and_keys(database: str, client: httpx.AsyncClient, tmp_pat
     path = tmp_path / "bot.yml"
     path.write_text(chatflow("hi"))
     created = json.loads(
-        ok(kiln("apps", "import", str(path), "--name", "bot-c", "--json")).splitlines()[-1]
+        ok(await kiln("apps", "import", str(path), "--name", "bot-c", "--json")).splitlines()[-1]
     )
-    extra = ok(kiln("keys", "create", "bot-c")).strip()
-    listing = ok(kiln("keys", "list", "bot-c"))
+    extra = ok(await kiln("keys", "create", "bot-c")).strip()
+    listing = ok(await kiln("keys", "list", "bot-c"))
     assert len(listing.splitlines()) == 2
     assert created["api_key"] not in listing and extra not in listing
     key_id = listing.splitlines()[1].split()[0]
-    ok(kiln("keys", "revoke", key_id))
+    ok(await kiln("keys", "revoke", key_id))
     await asyncio.sleep(1.1)
     assert (await client.get("/v1/info", headers=auth(extra))).status_code == 401
     assert (await client.get("/v1/info", headers=auth(created["api_key"]))).status_code == 200
-    refused = kiln("apps", "delete", "bot-c")
+    refused = await kiln("apps", "delete", "bot-c")
     assert refused.returncode == 1 and "--yes" in refused.stderr
-    ok(kiln("apps", "delete", "bot-c", "--yes"))
+    ok(await kiln("apps", "delete", "bot-c", "--yes"))
     await asyncio.sleep(1.1)
     assert (await client.get("/v1/info", headers=auth(created["api_key"]))).status_code == 401
-    assert "bot-c" not in ok(kiln("apps", "list"))
+    assert "bot-c" not in ok(await kiln("apps", "list"))
 
 
 async def test_changes_reach_every_replica_within_a_second(database: str, tmp_path: Path) -> None:
@@ -234,9 +238,9 @@ async def test_changes_reach_every_replica_within_a_second(database: str, tmp_pa
     path.write_text(chatflow("one"))
     redis = {"KILN_REDIS_URL": REPLICA_REDIS}
     created = json.loads(
-        ok(kiln("apps", "import", str(path), "--name", "bot-d", "--json", env=redis)).splitlines()[
-            -1
-        ]
+        ok(
+            await kiln("apps", "import", str(path), "--name", "bot-d", "--json", env=redis)
+        ).splitlines()[-1]
     )
     key = created["api_key"]
     async with (
@@ -248,18 +252,18 @@ async def test_changes_reach_every_replica_within_a_second(database: str, tmp_pa
             http.base_url = httpx.URL(replica.url)
             assert (await ask(http, key))["answer"] == "one"
         path.write_text(chatflow("two"))
-        ok(kiln("apps", "import", str(path), "--app", "bot-d", env=redis))
+        ok(await kiln("apps", "import", str(path), "--app", "bot-d", env=redis))
         changed_at = time.monotonic()
         for replica in (replica_a, replica_b):
             http.base_url = httpx.URL(replica.url)
             while (await ask(http, key))["answer"] != "two":
                 await asyncio.sleep(0.05)
             assert time.monotonic() - changed_at < 1.0
-        extra = ok(kiln("keys", "create", "bot-d", env=redis)).strip()
+        extra = ok(await kiln("keys", "create", "bot-d", env=redis)).strip()
         http.base_url = httpx.URL(replica_a.url)
         await ask(http, extra)
-        key_id = ok(kiln("keys", "list", "bot-d", env=redis)).splitlines()[1].split()[0]
-        ok(kiln("keys", "revoke", key_id, env=redis))
+        key_id = ok(await kiln("keys", "list", "bot-d", env=redis)).splitlines()[1].split()[0]
+        ok(await kiln("keys", "revoke", key_id, env=redis))
         for replica in (replica_a, replica_b):
             resp = await http.get(f"{replica.url}/v1/info", headers=auth(extra))
             assert resp.status_code == 401

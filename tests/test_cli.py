@@ -82,7 +82,7 @@ def test_migrate_import_list_and_keys(sqlite_env: tuple[dict[str, str], Path]) -
 
     out = ok(kiln(env, "apps", "import", str(FIXTURES / "v0_5_0_chat.yml"), "--json"))
     record = json.loads(out.strip().splitlines()[-1])
-    assert set(record) == {"app_id", "name", "mode", "api_key"}
+    assert set(record) == {"app_id", "name", "mode", "api_key", "version", "workflow_id", "changed"}
     assert (record["name"], record["mode"]) == ("Recipe Coach", "chat")
     assert uuid.UUID(record["app_id"]) and is_key(record["api_key"])
 
@@ -138,13 +138,17 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> None:
     raise AssertionError("kiln serve did not become healthy")
 
 
-def test_bootstrap_is_idempotent_and_served_keys_work(tmp_path: Path) -> None:
+def test_sync_as_make_run_uses_it_is_idempotent_and_served_keys_work(tmp_path: Path) -> None:
     path = tmp_path / "kiln.db"
     env = kiln_env(f"sqlite:///{path}")
     ok(kiln(env, "migrate"))
-    first = ok(kiln(env, "apps", "bootstrap", str(EXAMPLES)))
-    second = ok(kiln(env, "apps", "bootstrap", str(EXAMPLES)))
-    assert first == second
+    first = ok(kiln(env, "apps", "sync", str(EXAMPLES), "--print-keys"))
+    second = ok(kiln(env, "apps", "sync", str(EXAMPLES), "--print-keys"))
+    assert {line.split()[-2] for line in first.splitlines()} == {"created"}
+    assert {line.split()[-2] for line in second.splitlines()} == {"unchanged"}
+    assert keys_in(first) == keys_in(second)
+    # The old name of the same command.
+    assert keys_in(ok(kiln(env, "apps", "bootstrap", str(EXAMPLES)))) == keys_in(first)
     examples = sorted(EXAMPLES.glob("*.yml"))
     keys = keys_in(first)
     assert len(keys) == len(set(keys)) == len(examples) == 3
