@@ -16,6 +16,7 @@ from app.runtime import build_runtime
 from app.services.apps.keys import forget_app
 from app.services.generation.reaper import reap_orphans
 from app.services.generation.upkeep import start_upkeep, stop_upkeep
+from app.services.workflows.as_tool import install_workflow_tools
 from app.services.workflows.reaper import reap_orphan_runs
 
 logger = logging.getLogger("kiln")
@@ -26,6 +27,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     runtime = await build_runtime(settings)
     app.state.runtime = runtime
+    install_workflow_tools(runtime)  # workflow-as-tool for graph and agent-chat apps alike
     await reap_orphans(runtime.heartbeat)
     await reap_orphan_runs(runtime.heartbeat)
     # A change to an app (an update, a revoked key) drops what this replica cached of it.

@@ -19,6 +19,7 @@ from app.services.apps.dsl import ParsedDsl, parse_dsl
 from app.services.apps.keys import new_token
 from app.services.apps.knowledge_check import knowledge_problems
 from app.services.apps.lookup import find_app_in
+from app.services.apps.tool_check import tool_problems
 
 
 class ModeMismatch(ValueError):
@@ -30,8 +31,8 @@ class ImportedApp:
     app: App
     api_key: str | None  # None when no key was made (an update, or the app was there)
     warnings: tuple[str, ...] = ()
-    # What will not run and why: graph problems (a blocking one stops the whole app) and
-    # knowledge bases the integrations file does not map.
+    # What will not run and why: graph problems (a blocking one stops the whole app),
+    # knowledge bases the integrations file does not map, tools the operator has not configured.
     problems: tuple[str, ...] = ()
     version: AppVersion | None = None
     changed: bool = True  # False: the same DSL as the current version, nothing written
@@ -95,7 +96,7 @@ async def import_app(
     """A new app with one API key (`key`, else a random one); nothing is stored on error.
     With a `source_key` that already names an app, nothing changes (idempotent)."""
     parsed = parse_dsl(text)
-    problems = graph_problems(parsed)
+    problems = graph_problems(parsed) + await tool_problems(parsed)
     async with session_scope() as session:
         if source_key is not None:
             existing = (await session.exec(select(App).where(App.source_key == source_key))).first()
@@ -115,7 +116,7 @@ async def update_app(ref: str, text: str) -> ImportedApp:
     """Replace an app's DSL in place (by id or stable name): a new version becomes current.
     The same text as the current version changes nothing."""
     parsed = parse_dsl(text)
-    problems = graph_problems(parsed)
+    problems = graph_problems(parsed) + await tool_problems(parsed)
     async with session_scope() as session:
         app = await find_app_in(session, ref, for_update=True)
         if parsed.mode != app.mode:
