@@ -117,3 +117,41 @@ async def test_postgresql_round_trip(fresh_postgres: str) -> None:
         await connection.close()
     assert [r["relname"] for r in leftovers] == []
     assert [r["typname"] for r in types] == []
+
+
+async def test_existing_apps_get_their_first_version(tmp_path: Path) -> None:
+    """0009 on a database with apps: each gets version 1 (a graph app's keeps the workflow id
+    its runs already name), and apps of `apps bootstrap` become synced apps."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kiln.db'}"
+    await asyncio.to_thread(run_migrations, url, "0008")
+    engine = create_engine(url)
+    app_id = str(uuid.uuid4())
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO apps (id, name, mode, description, icon_type, "
+                "use_icon_as_answer_icon, dsl_version, dsl, enable_api, status, source_key, "
+                "created_at, updated_at) VALUES (:id, 'Ex', 'workflow', '', 'emoji', 0, "
+                "'0.6.0', :dsl, 1, 'normal', 'example:ex', '2026-01-01', '2026-01-01')"
+            ),
+            {"id": app_id, "dsl": '{"app": {"mode": "workflow"}, "workflow": {"graph": {}}}'},
+        )
+    await engine.dispose()
+    await asyncio.to_thread(run_migrations, url)
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        app = (
+            await connection.execute(
+                text("SELECT source_key, origin, current_version_id FROM apps WHERE id = :id"),
+                {"id": app_id},
+            )
+        ).one()
+        version = (
+            await connection.execute(
+                text("SELECT id, number, dsl_text FROM app_versions WHERE app_id = :id"),
+                {"id": app_id},
+            )
+        ).one()
+    await engine.dispose()
+    assert (app[0], app[1]) == ("ex", "sync")
+    assert app[2] == version[0] and version[1] == 1 and "workflow" in version[2]
