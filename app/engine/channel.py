@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 
-from app.engine.events import Event
+from app.engine.events import Event, sse_frame
 
 _END = object()
 
@@ -36,3 +36,11 @@ class EventChannel:
                 return
             assert isinstance(item, dict)
             yield item
+
+    async def sse_frames(self) -> AsyncIterator[bytes]:
+        """The events as SSE frames; a listener that leaves detaches the channel."""
+        try:
+            async for event in self.events():
+                yield sse_frame(event)
+        finally:
+            self.detach()

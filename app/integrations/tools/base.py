@@ -3,9 +3,11 @@ a spec (name, description, parameters) and an `invoke` that returns Dify's tool 
 pieces (text, files, JSON, variables). Tools know no workflow: files come back as bytes or
 URLs, and the caller turns them into the run's files."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
+
+Entry = TypeVar("Entry")
 
 ProviderType = Literal["builtin", "api", "mcp", "workflow", "plugin", "app", "dataset-retrieval"]
 
@@ -131,6 +133,15 @@ class ToolProvider(Protocol):
     def check(self, ref: ToolRef) -> str | None:
         """Without I/O: why `ref` cannot run (for `kiln apps import`), or None."""
         ...
+
+
+def configured_entry(table: Mapping[str, Entry], ref: ToolRef) -> tuple[str, Entry] | None:
+    """An integrations-file entry for `ref`: by provider id, then by the provider's name
+    as exported, then by its own name (a plugin's last path segment)."""
+    for key in (ref.provider_id, ref.provider_name, ref.provider):
+        if key and key in table:
+            return key, table[key]
+    return None
 
 
 # Runs another imported workflow app as a tool (services provide it; the runtime only calls).

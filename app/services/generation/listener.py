@@ -6,7 +6,7 @@ from typing import Any
 
 from app.core import errors
 from app.engine.channel import EventChannel
-from app.engine.events import MessageStreamContext, sse_frame
+from app.engine.events import MessageStreamContext
 
 
 @dataclass(slots=True)
@@ -15,12 +15,8 @@ class Generation:
     mode: str
     channel: EventChannel
 
-    async def sse(self) -> AsyncIterator[bytes]:
-        try:
-            async for event in self.channel.events():
-                yield sse_frame(event)
-        finally:
-            self.channel.detach()
+    def sse(self) -> AsyncIterator[bytes]:
+        return self.channel.sse_frames()
 
     async def blocking_response(self) -> dict[str, Any]:
         parts: list[str] = []
@@ -33,7 +29,7 @@ class Generation:
                     parts = [event["answer"]]
                 elif kind == "error":
                     http = getattr(event, "http", None)
-                    raise _http_error(*(http or (event["code"], event["message"], event["status"])))
+                    raise http_error(*(http or (event["code"], event["message"], event["status"])))
                 elif kind == "message_end":
                     return self._blocking_body("".join(parts), event["metadata"])
         finally:
@@ -55,7 +51,8 @@ class Generation:
         return body
 
 
-def _http_error(code: str, message: str, status: int) -> errors.DifyError:
+def http_error(code: str, message: str, status: int) -> errors.DifyError:
+    """An `error` event as the HTTP error a blocking request answers."""
     error = errors.DifyError(message)
     error.code, error.status = code, status
     return error

@@ -12,7 +12,6 @@ from app.engine.events import MessageStreamContext
 from app.engine.features import feature_blocks
 from app.engine.template import render, template_values
 from app.engine.variables.values import plain
-from app.engine.workflow.env import WorkflowRun
 from app.engine.workflow.events import WorkflowStream
 from app.models import App, Conversation, Message
 from app.models import WorkflowRun as WorkflowRunRow
@@ -39,10 +38,10 @@ from app.services.workflows.records import create_run
 from app.services.workflows.run_task import GraphTask, run_graph_task
 from app.services.workflows.setup import (
     build_pool,
-    limits,
     runnable_version,
     services,
     started_inputs,
+    workflow_run,
 )
 from app.services.workflows.start_form import check_inputs
 
@@ -142,16 +141,8 @@ async def _launch(
         app_id=app.id,
         request_id=request_id,
         version=version,
-        workflow=WorkflowRun(
-            mode=app.app_mode,
-            app_id=app.id,
-            workflow_id=version.id,
-            run_id=run_id,
-            task_id=task_id,
-            limits=limits(runtime),
-            services=run_services,
-            inputs=inputs,
-            history=history,
+        workflow=workflow_run(
+            runtime, app, version, (run_id, task_id), inputs, run_services, history=history
         ),
         pool=pool,
         stream=WorkflowStream(task_id, run_id, ctx, pool.secrets),

@@ -12,7 +12,6 @@ from app.core.app_mode import AppMode
 from app.engine.channel import EventChannel
 from app.engine.features import feature_blocks
 from app.engine.variables.values import plain
-from app.engine.workflow.env import WorkflowRun
 from app.engine.workflow.events import WorkflowStream
 from app.models import App
 from app.models import WorkflowRun as WorkflowRunRow
@@ -26,10 +25,10 @@ from app.services.workflows.records import create_run
 from app.services.workflows.run_task import GraphTask, run_graph_task
 from app.services.workflows.setup import (
     build_pool,
-    limits,
     runnable_version,
     services,
     started_inputs,
+    workflow_run,
 )
 from app.services.workflows.start_form import check_inputs
 
@@ -98,15 +97,13 @@ async def _launch(
         app_id=app.id,
         request_id=request_id,
         version=version,
-        workflow=WorkflowRun(
-            mode=app.app_mode,
-            app_id=app.id,
-            workflow_id=version.id,
-            run_id=run_id,
-            task_id=task_id,
-            limits=limits(runtime),
-            services=services(runtime, app.id, end_user.id),
-            inputs=inputs,
+        workflow=workflow_run(
+            runtime,
+            app,
+            version,
+            (run_id, task_id),
+            inputs,
+            services(runtime, app.id, end_user.id),
             call_depth=command.call_depth,
         ),
         pool=pool,

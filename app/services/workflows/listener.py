@@ -7,7 +7,7 @@ from typing import Any
 
 from app.core import errors
 from app.engine.channel import EventChannel
-from app.engine.events import sse_frame
+from app.services.generation.listener import http_error
 
 _BLOCKING_FIELDS = (
     "id",
@@ -29,12 +29,8 @@ class WorkflowGeneration:
     workflow_run_id: str
     channel: EventChannel
 
-    async def sse(self) -> AsyncIterator[bytes]:
-        try:
-            async for event in self.channel.events():
-                yield sse_frame(event)
-        finally:
-            self.channel.detach()
+    def sse(self) -> AsyncIterator[bytes]:
+        return self.channel.sse_frames()
 
     async def blocking_response(self) -> dict[str, Any]:
         try:
@@ -48,9 +44,7 @@ class WorkflowGeneration:
                         "data": {key: data.get(key) for key in _BLOCKING_FIELDS},
                     }
                 if kind == "error":
-                    error = errors.DifyError(event["message"])
-                    error.code, error.status = event["code"], event["status"]
-                    raise error
+                    raise http_error(event["code"], event["message"], event["status"])
         finally:
             self.channel.detach()
         raise errors.DifyError()

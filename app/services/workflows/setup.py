@@ -8,7 +8,7 @@ from app.core.app_mode import AppMode
 from app.core.errors import AppUnavailable
 from app.engine.variables.pool import VariablePool
 from app.engine.workflow.engine import WorkflowUnrunnable
-from app.engine.workflow.env import DocumentLimits, WorkflowLimits, WorkflowServices
+from app.engine.workflow.env import DocumentLimits, WorkflowLimits, WorkflowRun, WorkflowServices
 from app.models import App
 from app.runtime import Runtime
 from app.services.workflows.as_tool import install_workflow_tools
@@ -96,3 +96,27 @@ def build_pool(
 def started_inputs(inputs: dict[str, Any], system: dict[str, Any]) -> dict[str, Any]:
     """`workflow_started`'s inputs: the run's inputs and every `sys.*` value."""
     return {**inputs, **{f"sys.{key}": value for key, value in system.items()}}
+
+
+def workflow_run(
+    runtime: Runtime,
+    app: App,
+    version: WorkflowVersion,
+    ids: tuple[str, str],  # the run's id and its task's id
+    inputs: dict[str, Any],
+    run_services: WorkflowServices,
+    **extra: Any,
+) -> WorkflowRun:
+    """The engine's view of one run of `version` (history, call depth: `extra`)."""
+    run_id, task_id = ids
+    return WorkflowRun(
+        mode=app.app_mode,
+        app_id=app.id,
+        workflow_id=version.id,
+        run_id=run_id,
+        task_id=task_id,
+        limits=limits(runtime),
+        services=run_services,
+        inputs=inputs,
+        **extra,
+    )

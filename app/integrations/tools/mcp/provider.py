@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 
 from app.core.config import Settings
 from app.integrations.config import Integrations, McpServer, load_integrations
-from app.integrations.tools.base import ToolError, ToolNotConfigured, ToolRef, ToolSpec
+from app.integrations.tools.base import (
+    ToolError,
+    ToolNotConfigured,
+    ToolRef,
+    ToolSpec,
+    configured_entry,
+)
 from app.integrations.tools.hints import not_configured
 from app.net.ssrf import AllowList
 
@@ -43,11 +49,7 @@ class McpToolProvider:
     def entry(self, ref: ToolRef) -> tuple[str, McpServer] | None:
         """The `tools.mcp` entry for `ref`: by provider id (Dify's server identifier), then
         by name."""
-        table = self._integrations.tools.mcp
-        for key in (ref.provider_id, ref.provider_name, ref.provider):
-            if key and key in table:
-                return key, table[key]
-        return None
+        return configured_entry(self._integrations.tools.mcp, ref)
 
     def check(self, ref: ToolRef) -> str | None:
         if ref.provider_type not in self.provider_types:

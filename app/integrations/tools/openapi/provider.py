@@ -11,7 +11,13 @@ from urllib.parse import urljoin, urlsplit
 
 from app.core.config import Settings
 from app.integrations.config import Integrations, OpenApiProvider, load_integrations
-from app.integrations.tools.base import ToolError, ToolNotConfigured, ToolRef, ToolSpec
+from app.integrations.tools.base import (
+    ToolError,
+    ToolNotConfigured,
+    ToolRef,
+    ToolSpec,
+    configured_entry,
+)
 from app.integrations.tools.hints import not_configured
 from app.integrations.tools.openapi.document import SchemaError, parse_document
 from app.integrations.tools.openapi.operations import Operation, derive_operations, server_url
@@ -63,11 +69,7 @@ class OpenApiToolProvider:
 
     def entry(self, ref: ToolRef) -> tuple[str, OpenApiProvider] | None:
         """The `tools.openapi` entry for `ref`: by provider id, then by name."""
-        table = self._integrations.tools.openapi
-        for key in (ref.provider_id, ref.provider_name, ref.provider):
-            if key and key in table:
-                return key, table[key]
-        return None
+        return configured_entry(self._integrations.tools.openapi, ref)
 
     def check(self, ref: ToolRef) -> str | None:
         if ref.provider_type not in self.provider_types:
