@@ -2,6 +2,7 @@
 when a run reaches it (nodes/unavailable.py)."""
 
 from app.engine.graph.model import NodeSpec
+from app.engine.nodes.agent.node import AgentNode
 from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.assigner.node import AssignerNode
 from app.engine.nodes.base import Node, NodeConfigError
@@ -42,6 +43,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         LLMNode,
         QuestionClassifierNode,
         ParameterExtractorNode,
+        AgentNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
@@ -52,7 +54,6 @@ NOT_YET = {
     "tool": "tool nodes are not supported by Kiln yet",
     "knowledge-retrieval": "knowledge retrieval is not supported by Kiln yet",
     "document-extractor": "document extraction is not supported by Kiln yet",
-    "agent": "agent nodes are not supported by Kiln yet",
     "human-input": "human input nodes are not supported by Kiln",
     "trigger-webhook": "webhook triggers are not supported by Kiln; run the app by API",
     "trigger-schedule": "schedule triggers are not supported by Kiln; run the app by API",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.core.app_mode import AppMode
+from app.engine.agents.tools import ToolRunner
 from app.engine.prompt import Turn
 from app.engine.variables.values import FileValue
 from app.net.http_node import HttpReply as HttpReply  # built by the caller in app/net
@@ -63,6 +64,8 @@ class WorkflowServices:
     save_file: Callable[[bytes, str, str], Awaitable[FileValue]] | None = None
     # The bytes of a file value (http-request binary and form-data bodies).
     read_file: Callable[[FileValue], Awaitable[bytes]] | None = None
+    # The tool runtime as agent nodes use it (specs and calls by ToolRef).
+    tools: ToolRunner | None = None
 
 
 @dataclass(slots=True)
