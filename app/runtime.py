@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from app.core.config import Settings
 from app.engine.workflow.env import HttpCaller
 from app.gateway.gateway import ModelGateway
+from app.integrations.tools.runtime import ToolBox
 from app.net.http_node import GuardedHttpCaller
 from app.sandbox.base import CodeSandbox, build_sandbox
 from app.tasks.annotation_jobs import (
@@ -33,6 +34,7 @@ class Runtime:
     redis: Redis | None = None
     sandbox: CodeSandbox | None = None  # code and template nodes (app/sandbox)
     http_caller: HttpCaller | None = None  # http-request nodes, through the SSRF guard
+    tools: ToolBox | None = None  # tool and agent nodes (app/integrations/tools)
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
 
@@ -88,6 +90,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     # Workers start on the first code or template node, not here.
     sandbox = build_sandbox(settings)
     http_caller = GuardedHttpCaller.from_settings(settings)
+    # The integrations file is read here: a bad file fails start-up naming the field.
+    tools = ToolBox.from_settings(settings, gateway)
     return Runtime(
-        settings, gateway, registry, limiter, annotation_jobs, redis, sandbox, http_caller
+        settings, gateway, registry, limiter, annotation_jobs, redis, sandbox, http_caller, tools
     )

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
 
     # Tools, MCP servers and knowledge bases an export names: app/integrations/config.py
     integrations_file: str | None = None
+    # Unconfigured tools answer a marked placeholder; unset = the file's `tools.dry_run`
+    tools_dry_run: bool | None = None
+    tools_fetch_timeout: float = 30.0  # seconds for one web request of a builtin tool
+    tools_fetch_max_bytes: int = 10 * 1024 * 1024  # bytes a builtin tool's web reply may have
+    workflow_call_max_depth: int = 5  # workflow-as-tool nesting (Dify's WORKFLOW_CALL_MAX_DEPTH)
 
     # Site / version
     server_version: str = "1.9.2"
@@ -80,6 +85,8 @@ class Settings(BaseSettings):
     text_to_speech_model: str = "openai/tts-1"
     text_to_speech_voice: str = "alloy"  # when neither the request nor the app names one
     tts_auto_play_timeout: float = 5.0  # seconds a stream waits for more audio after the answer
+    # Image tools (dalle): an OpenAI-compatible provider's images API; "kiln" = offline
+    image_generation_provider: str = "openai"
 
     # Files (Dify's UPLOAD_*_FILE_SIZE_LIMIT, FILES_ACCESS_TIMEOUT, MULTIMODAL_SEND_FORMAT)
     upload_image_file_size_limit: int = 10  # MB: jpg, jpeg, png, webp, gif, svg

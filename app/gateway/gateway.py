@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 from app.core.config import Settings
 from app.gateway import (
     embeddings,
+    images,
     litellm_audio,
     litellm_backend,
     moderation,
@@ -124,6 +126,25 @@ class ModelGateway:
             )
         return await moderation.openai_moderate(
             resolved, model, text, self._settings.upstream_timeout
+        )
+
+    # -- images --------------------------------------------------------------------------
+    async def generate_images(
+        self, model: str, prompt: str, options: dict[str, Any]
+    ) -> list[images.GeneratedImage]:
+        """Images from a prompt on KILN_IMAGE_GENERATION_PROVIDER (image tools: dalle);
+        `options` are the images API's own (`size`, `n`, `quality`, `style`)."""
+        provider_name = self._settings.image_generation_provider
+        if provider_id(provider_name) == OFFLINE_PROVIDER:
+            return images.offline_images(int(options.get("n") or 1))
+        resolved = self._resolve(ModelRequest(provider_name, model, []))
+        if not resolved.spec.openai_compatible:
+            raise ProviderNotInitialized(
+                f"Provider {resolved.id} has no image endpoint Kiln can call: set "
+                "KILN_IMAGE_GENERATION_PROVIDER to an OpenAI-compatible provider."
+            )
+        return await images.openai_images(
+            resolved, model, prompt, options, self._settings.upstream_timeout
         )
 
     # -- audio ---------------------------------------------------------------------------

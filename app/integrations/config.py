@@ -13,6 +13,8 @@ field at fault.
           auth: {type: bearer, token: …}   # none | bearer | api_key | basic
       mcp:                           # `provider_type: mcp`, by server name or id
         docs: {url: https://mcp.example/mcp, transport: streamable_http, headers: {}}
+      workflows:                     # `provider_type: workflow`: provider id or name → an
+        "9d2c…": Summarizer          # imported workflow app's id or name
     knowledge:                       # knowledge-retrieval `dataset_ids` and classic datasets
       "3f1c…":
         endpoint: https://kb.example/api       # POST {endpoint}/retrieval
@@ -68,6 +70,7 @@ class ToolsConfig(_Model):
     credentials: dict[str, dict[str, str]] = Field(default_factory=dict)
     openapi: dict[str, OpenApiProvider] = Field(default_factory=dict)
     mcp: dict[str, McpServer] = Field(default_factory=dict)
+    workflows: dict[str, str] = Field(default_factory=dict)
 
 
 class KnowledgeBase(_Model):

@@ -313,10 +313,10 @@ async def test_answers_stream_in_template_order_and_relay_tokens_live() -> None:
 
 
 async def test_unknown_node_types_fail_when_reached_and_blocking_problems_refuse() -> None:
-    nodes = [START, {"id": "tool", "type": "tool"}]
-    outcome, _ = await _run(_graph(nodes, [("start", "tool")]))
+    nodes = [START, {"id": "form", "type": "human-input"}]
+    outcome, _ = await _run(_graph(nodes, [("start", "form")]))
     assert outcome.status == "failed"
-    assert "tool nodes are not supported by Kiln yet" in str(outcome.error)
+    assert "human input nodes are not supported by Kiln" in str(outcome.error)
     cyclic = _graph(
         [START, {"id": "a", "type": "t-value"}, {"id": "b", "type": "t-value"}],
         [("start", "a"), ("a", "b"), ("b", "a")],

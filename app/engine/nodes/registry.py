@@ -19,6 +19,7 @@ from app.engine.nodes.passthrough.node import IterationStartNode, LoopEndNode, L
 from app.engine.nodes.question_classifier.node import QuestionClassifierNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.template_transform.node import TemplateTransformNode
+from app.engine.nodes.tool.node import ToolNode
 from app.engine.nodes.unavailable import UnavailableNode
 from app.engine.nodes.variable_aggregator.node import VariableAggregatorNode
 
@@ -43,6 +44,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         LLMNode,
         QuestionClassifierNode,
         ParameterExtractorNode,
+        ToolNode,
         AgentNode,
     )
 }
@@ -51,7 +53,6 @@ NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {
-    "tool": "tool nodes are not supported by Kiln yet",
     "knowledge-retrieval": "knowledge retrieval is not supported by Kiln yet",
     "document-extractor": "document extraction is not supported by Kiln yet",
     "human-input": "human input nodes are not supported by Kiln",

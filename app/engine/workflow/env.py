@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.core.app_mode import AppMode
-from app.engine.agents.tools import ToolRunner
 from app.engine.prompt import Turn
 from app.engine.variables.values import FileValue
+from app.integrations.tools.base import Tool, ToolCall, ToolOutput, ToolRef, ToolSpec
 from app.net.http_node import HttpReply as HttpReply  # built by the caller in app/net
 
 
@@ -51,6 +51,21 @@ class HttpCaller(Protocol):
     ) -> HttpReply: ...
 
 
+class ToolRuntime(Protocol):
+    """The process's tools (app/integrations/tools/runtime.py ToolBox): tool nodes, agent
+    nodes and agent-chat apps resolve and invoke tools by the DSL's reference."""
+
+    async def resolve(self, ref: ToolRef) -> Tool: ...
+
+    def check(self, ref: ToolRef) -> str | None: ...
+
+    async def spec(self, ref: ToolRef) -> ToolSpec: ...
+
+    async def invoke(
+        self, ref: ToolRef, arguments: dict[str, Any], call: ToolCall
+    ) -> ToolOutput: ...
+
+
 @dataclass(slots=True)
 class WorkflowServices:
     sandbox: CodeRunner | None = None
@@ -64,8 +79,8 @@ class WorkflowServices:
     save_file: Callable[[bytes, str, str], Awaitable[FileValue]] | None = None
     # The bytes of a file value (http-request binary and form-data bodies).
     read_file: Callable[[FileValue], Awaitable[bytes]] | None = None
-    # The tool runtime as agent nodes use it (specs and calls by ToolRef).
-    tools: ToolRunner | None = None
+    # Tools (tool and agent nodes): builtin, OpenAPI, MCP, workflow-as-tool.
+    tools: ToolRuntime | None = None
 
 
 @dataclass(slots=True)
@@ -79,6 +94,7 @@ class WorkflowRun:
     services: WorkflowServices = field(default_factory=WorkflowServices)
     inputs: dict[str, Any] = field(default_factory=dict)  # validated start inputs
     history: list[Turn] = field(default_factory=list)  # earlier turns, for LLM memory
+    call_depth: int = 0  # workflow-as-tool nesting: 0 for a run a client started
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from app.engine.workflow.engine import compile_workflow
 from app.models import ApiToken, App
 from app.models.base import utcnow
 from app.services.apps.dsl import ParsedDsl, parse_dsl
+from app.services.apps.tool_check import tool_problems
 
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per call
 
@@ -22,7 +23,8 @@ class ImportedApp:
     app: App
     api_key: str | None  # None when an idempotent import found the app already there
     warnings: tuple[str, ...] = ()
-    # Graph apps: what will not run and why (a blocking problem stops the whole app).
+    # What will not run and why (a blocking problem stops the whole app; tools the operator
+    # has not configured).
     problems: tuple[str, ...] = ()
 
 
@@ -62,13 +64,15 @@ async def import_app(
         if source_key is not None:
             existing = (await session.exec(select(App).where(App.source_key == source_key))).first()
             if existing is not None:
-                return ImportedApp(existing, None, parsed.warnings, graph_problems(parsed))
+                problems = graph_problems(parsed) + await tool_problems(parsed)
+                return ImportedApp(existing, None, parsed.warnings, problems)
         app = _new_app(parsed, source_key)
         session.add(app)
         await session.flush()
         api_key = key or generate_api_key()
         session.add(_token(app.id, api_key))
-    return ImportedApp(app, api_key, parsed.warnings, graph_problems(parsed))
+    problems = graph_problems(parsed) + await tool_problems(parsed)
+    return ImportedApp(app, api_key, parsed.warnings, problems)
 
 
 def bootstrap_key(secret_key: str, source_key: str) -> str:

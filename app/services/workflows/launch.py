@@ -40,6 +40,7 @@ class WorkflowCommand:
     user: str | None
     streaming: bool
     files: list[Any] | None = None
+    call_depth: int = 0  # workflow-as-tool nesting (0: a client's request)
 
 
 def check_workflow_app(app: App) -> None:
@@ -105,6 +106,7 @@ async def _launch(
             limits=limits(runtime),
             services=services(runtime, app.id, end_user.id),
             inputs=inputs,
+            call_depth=command.call_depth,
         ),
         pool=pool,
         stream=WorkflowStream(task_id, run_id, None, pool.secrets),

@@ -11,6 +11,7 @@ from app.engine.workflow.engine import WorkflowUnrunnable
 from app.engine.workflow.env import WorkflowLimits, WorkflowServices
 from app.models import App
 from app.runtime import Runtime
+from app.services.workflows.as_tool import install_workflow_tools
 from app.services.workflows.files import file_store, vision_parts
 from app.services.workflows.versions import WorkflowVersion, current_version
 
@@ -61,12 +62,14 @@ def limits(runtime: Runtime) -> WorkflowLimits:
 
 def services(runtime: Runtime, app_id: str, end_user_id: str) -> WorkflowServices:
     save_file, read_file = file_store(runtime.settings, app_id, end_user_id)
+    install_workflow_tools(runtime)  # once per ToolBox (tests may rebuild it)
     return WorkflowServices(
         sandbox=runtime.sandbox,
         http=runtime.http_caller,
         file_parts=vision_parts(runtime.settings),
         save_file=save_file,
         read_file=read_file,
+        tools=runtime.tools,
     )
 
 

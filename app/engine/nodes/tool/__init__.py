@@ -1,0 +1,1 @@
+"""The `tool` node: one tool call through the run's tool runtime."""

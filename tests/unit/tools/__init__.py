@@ -1,0 +1,1 @@
+"""Tool runtime and builtin tools, in-process against local servers."""
