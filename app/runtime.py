@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from app.core.config import Settings
-from app.engine.workflow.env import HttpCaller
+from app.engine.workflow.env import HttpCaller, KnowledgeService
 from app.gateway.gateway import ModelGateway
+from app.integrations.knowledge.client import ExternalKnowledge
 from app.integrations.tools.runtime import ToolBox
 from app.net.http_node import GuardedHttpCaller
 from app.sandbox.base import CodeSandbox, build_sandbox
@@ -37,6 +38,9 @@ class Runtime:
     tools: ToolBox | None = None  # tool and agent nodes (app/integrations/tools)
     generations: set[asyncio.Task[None]] = field(default_factory=set)
     draining: bool = False
+    # Knowledge bases of the integrations file (knowledge-retrieval, classic datasets);
+    # last, so positional construction of the fields above is unaffected.
+    knowledge: KnowledgeService | None = None
 
     def track(self, task: asyncio.Task[None]) -> None:
         """Keep a strong reference to a detached generation until it ends."""
@@ -70,6 +74,8 @@ def _worker_id() -> str:
 
 
 async def build_runtime(settings: Settings) -> Runtime:
+    # The integrations file is read first: a bad one fails start-up, naming the field.
+    knowledge = ExternalKnowledge.from_settings(settings)
     gateway = ModelGateway(settings)
     worker_id = _worker_id()
     if settings.redis_url:
@@ -90,8 +96,9 @@ async def build_runtime(settings: Settings) -> Runtime:
     # Workers start on the first code or template node, not here.
     sandbox = build_sandbox(settings)
     http_caller = GuardedHttpCaller.from_settings(settings)
-    # The integrations file is read here: a bad file fails start-up naming the field.
     tools = ToolBox.from_settings(settings, gateway)
-    return Runtime(
+    runtime = Runtime(
         settings, gateway, registry, limiter, annotation_jobs, redis, sandbox, http_caller, tools
     )
+    runtime.knowledge = knowledge
+    return runtime

@@ -59,6 +59,8 @@ class AgentChatTools:
     call: ToolCall
     history: list[dict[str, Any]] = field(default_factory=list)  # app/engine/agents/history
     save_file: SaveMessageFile | None = None
+    # Retriever resources the app's dataset tools found (message_end, /messages).
+    resources: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

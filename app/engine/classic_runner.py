@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from app.engine.agent_chat import AgentChatTools, agent_run, run_agent_chat
 from app.engine.agent_thought import AgentThought
@@ -14,10 +14,12 @@ from app.engine.agents.strategy import UnknownStrategy
 from app.engine.app_config import AppConfig
 from app.engine.direct_answer import stream_direct_answer
 from app.engine.events import MessageStreamContext
+from app.engine.knowledge.classic import classic_retrieval
 from app.engine.moderation.output import OutputGuard
 from app.engine.moderation.runner import REPLACE_REASON, Moderation
 from app.engine.prompt import Turn, build_prompt
 from app.engine.run_context import RunContext
+from app.engine.workflow.env import KnowledgeService
 from app.gateway.gateway import ModelGateway
 from app.gateway.pricing import build_usage, context_size, empty_usage
 from app.gateway.tokens import count_message_tokens, count_tokens
@@ -33,6 +35,7 @@ class ClassicJob:
     file_parts: list[dict[str, Any]] = field(default_factory=list)  # request images
     agent: bool = False  # agent-chat: the model's answer is recorded as an agent thought
     agent_tools: AgentChatTools | None = None  # agent-chat with tools: the agent loop
+    context: str | None = None  # what dataset retrieval found (None: no datasets)
 
 
 @dataclass(slots=True)
@@ -59,7 +62,9 @@ def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
     )
     request = gateway.effective(request)
     context = context_size(request.provider, request.model)
-    prompt = build_prompt(job.config, job.inputs, job.query, job.history, context, job.file_parts)
+    prompt = build_prompt(
+        job.config, job.inputs, job.query, job.history, context, job.file_parts, job.context
+    )
     request.messages = prompt.messages
     request.stop = prompt.stop
     if context:
@@ -70,7 +75,7 @@ def _model_request(job: ClassicJob, gateway: ModelGateway) -> ModelRequest:
 def _fit_max_tokens(job: ClassicJob, request: ModelRequest, context: int) -> None:
     """Refuse a prompt that cannot fit; otherwise lower max_tokens to what is left (Dify)."""
     max_tokens = int(request.params.get("max_tokens") or 0)
-    bare = build_prompt(job.config, job.inputs, job.query, [], context, job.file_parts)
+    bare = build_prompt(job.config, job.inputs, job.query, [], context, job.file_parts, job.context)
     if context - max_tokens - count_message_tokens(bare.messages) < 0:
         raise UpstreamError(
             "Query or prefix prompt is too long for the model's context: shorten the prompt, "
@@ -103,6 +108,8 @@ async def _moderate_input(
     return RunResult(decision.preset, zero, request.provider, request.model, stopped=stopped)
 
 
+T = TypeVar("T")
+
 # Answers instead of the model when it returns a result (annotation reply).
 EarlyAnswer = Callable[[ClassicJob], Awaitable[RunResult | None]]
 
@@ -113,7 +120,10 @@ async def run_classic(
     ctx: MessageStreamContext,
     moderation: Moderation | None = None,
     answer_early: EarlyAnswer | None = None,
+    knowledge: KnowledgeService | None = None,
 ) -> RunResult:
+    """`knowledge`: the mapped knowledge bases (None: none are mapped). Agent-chat apps
+    get their datasets as agent tools in Dify, so they are not retrieved here."""
     started = time.perf_counter()
     gateway = run.gateway
     try:
@@ -134,6 +144,19 @@ async def run_classic(
         early = await answer_early(job)
     if early is not None and early.error is not None:  # moderation itself failed
         return early
+    resources: list[dict[str, Any]] = []
+    if early is None and not job.agent:
+        # Dataset retrieval (app/engine/knowledge/classic.py), then the prompt again.
+        try:
+            retrieval = classic_retrieval(job.config, job.inputs, job.query, gateway, knowledge)
+            stopped, found = await _unless_stopped(run, retrieval)
+            if stopped:
+                return RunResult("", empty_usage(), request.provider, request.model, stopped=True)
+            if found is not None:
+                job.context, resources = found.context, found.resources
+                request = _model_request(job, gateway)
+        except GatewayError as exc:  # a dataset unmapped or failing; the prompt too long
+            return RunResult("", empty_usage(), request.provider, request.model, error=exc)
     guard: OutputGuard | None = None
     if moderation is not None:
         guard = moderation.output_guard(
@@ -143,11 +166,35 @@ async def run_classic(
         return await _moderate_direct_answer(early, guard)
     try:
         if job.agent_tools is not None:
-            return await _run_agent(job, job.agent_tools, run, request, ctx, guard)
-        return await _run_model(job, run, request, ctx, guard, started)
+            result = await _run_agent(job, job.agent_tools, run, request, ctx, guard)
+            resources = job.agent_tools.resources
+        else:
+            result = await _run_model(job, run, request, ctx, guard, started)
     finally:
         if guard is not None:
             guard.close()
+    if resources:
+        result.metadata["retriever_resources"] = resources
+    return result
+
+
+async def _unless_stopped(run: RunContext, work: Awaitable[T]) -> tuple[bool, T | None]:
+    """`work`'s result, or (True, None) when a stop or the deadline came first (the work is
+    cancelled: a slow retrieval service never holds a stopped generation)."""
+    task = asyncio.ensure_future(work)
+    stop_wait = asyncio.create_task(run.stop.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {task, stop_wait}, timeout=run.remaining(), return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stop_wait.cancel()
+    if task in done:
+        return False, task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return True, None
 
 
 async def _moderate_direct_answer(result: RunResult, guard: OutputGuard | None) -> RunResult:

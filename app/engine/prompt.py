@@ -16,6 +16,15 @@ _HISTORIES_BLOCK = (
     " tags, as context.\n\n<histories>\n{{#histories#}}\n</histories>\n\n"
 )
 _CHAT_QUERY = "\n\nHuman: {{#query#}}\n\nAssistant: "
+# Simple mode's context block (Dify's common_chat / common_completion `context_prompt`),
+# first in the prompt whenever the app retrieved from datasets.
+CONTEXT_PROMPT = (
+    "Use the following context as your learned knowledge, inside <context></context> XML "
+    "tags.\n\n<context>\n{{#context#}}\n</context>\n\nWhen answer to user:\n- If you "
+    "don't know, just say that you don't know.\n- If you don't know when you are not sure, "
+    "ask for clarification.\nAvoid mentioning that you obtained the information from the "
+    "context.\nAnd answer according to the language of the user's question.\n\n"
+)
 
 
 @dataclass(slots=True)
@@ -77,10 +86,23 @@ def _budget(config: AppConfig, context_size: int | None, used_tokens: int) -> in
     return max(context_size - int(max_tokens) - used_tokens, 0)
 
 
+def _simple_head(config: AppConfig, values: dict[str, str], context: str | None) -> str:
+    """The context block (when the app retrieved) and the pre-prompt, filled in."""
+    template = CONTEXT_PROMPT if context is not None else ""
+    if config.pre_prompt:
+        template += config.pre_prompt + "\n"
+    return render(template, {**values, "#context#": context or ""}) if template else ""
+
+
 def _simple_chat_model(
-    config: AppConfig, values: dict[str, str], query: str, history: list[Turn], ctx: int | None
+    config: AppConfig,
+    values: dict[str, str],
+    query: str,
+    history: list[Turn],
+    ctx: int | None,
+    context: str | None,
 ) -> Prompt:
-    system = render(config.pre_prompt + "\n", values) if config.pre_prompt else ""
+    system = _simple_head(config, values, context)
     messages: list[dict[str, Any]] = []
     if system and query:
         messages.append({"role": "system", "content": system})
@@ -93,9 +115,14 @@ def _simple_chat_model(
 
 
 def _simple_completion_model(
-    config: AppConfig, values: dict[str, str], query: str, history: list[Turn], ctx: int | None
+    config: AppConfig,
+    values: dict[str, str],
+    query: str,
+    history: list[Turn],
+    ctx: int | None,
+    context: str | None,
 ) -> Prompt:
-    text = render(config.pre_prompt + "\n", values) if config.pre_prompt else ""
+    text = _simple_head(config, values, context)
     chat_app = config.mode != "completion"
     query_part = render(_CHAT_QUERY, {"#query#": query}) if chat_app else query
     if history and chat_app:
@@ -109,11 +136,16 @@ def _simple_completion_model(
 
 
 def _advanced_chat_model(
-    config: AppConfig, values: dict[str, str], query: str, history: list[Turn], ctx: int | None
+    config: AppConfig,
+    values: dict[str, str],
+    query: str,
+    history: list[Turn],
+    ctx: int | None,
+    context: str | None,
 ) -> Prompt:
     messages: list[dict[str, Any]] = []
     for item in config.chat_prompt:
-        text = render(str(item.get("text") or ""), {**values, "#context#": ""})
+        text = render(str(item.get("text") or ""), {**values, "#context#": context or ""})
         role = str(item.get("role") or "user")
         if role == "system" and not text:
             continue
@@ -126,9 +158,14 @@ def _advanced_chat_model(
 
 
 def _advanced_completion_model(
-    config: AppConfig, values: dict[str, str], query: str, history: list[Turn], ctx: int | None
+    config: AppConfig,
+    values: dict[str, str],
+    query: str,
+    history: list[Turn],
+    ctx: int | None,
+    context: str | None,
 ) -> Prompt:
-    base = {**values, "#context#": "", "#query#": query}
+    base = {**values, "#context#": context or "", "#query#": query}
     without_history = render(config.completion_prompt, {**base, "#histories#": ""})
     budget = _budget(config, ctx, count_tokens(without_history))
     histories = _history_text(history, config.history_prefixes, budget) if history else ""
@@ -143,14 +180,16 @@ def build_prompt(
     history: list[Turn],
     context_size: int | None,
     file_parts: list[dict[str, Any]] | None = None,
+    context: str | None = None,
 ) -> Prompt:
+    """`context`: what dataset retrieval found (None: the app retrieves nothing)."""
     values = template_values(inputs)
     completion_model = config.model.mode == "completion"
     if config.prompt_type == "advanced":
         builder = _advanced_completion_model if completion_model else _advanced_chat_model
     else:
         builder = _simple_completion_model if completion_model else _simple_chat_model
-    prompt = builder(config, values, query, history, context_size)
+    prompt = builder(config, values, query, history, context_size, context)
     # Request files (images) go before the text of the final user message, as Dify puts them.
     if file_parts:
         prompt.messages = attach_file_parts(prompt.messages, file_parts)

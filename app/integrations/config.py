@@ -21,6 +21,10 @@ field at fault.
         api_key: …
         knowledge_id: handbook                 # the service's own id (default: the dataset id)
         name: Handbook                         # `dataset_name` in results
+        description: Company policies          # single-mode routing (optional)
+        top_k: 4                               # the dataset's own setting (optional)
+        score_threshold: 0.5                   # (optional; unset = off)
+        timeout: 30                            # seconds
 """
 
 from functools import lru_cache
@@ -28,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class IntegrationsError(ValueError):
@@ -78,7 +82,20 @@ class KnowledgeBase(_Model):
     api_key: str | None = None
     knowledge_id: str | None = None  # the service's id; default: the dataset id itself
     name: str | None = None
-    timeout: float = 30.0
+    timeout: float = Field(default=30.0, gt=0)
+    # What Dify keeps on an external dataset and an export does not carry: the description
+    # single-mode routing shows the model, and the dataset's own retrieval setting (sent in
+    # single mode; in multiple mode it overrides the node's top_k / threshold when set).
+    description: str | None = None
+    top_k: int | None = Field(default=None, ge=1)
+    score_threshold: float | None = Field(default=None, ge=0)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_endpoint(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
 
 
 class Integrations(_Model):

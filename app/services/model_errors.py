@@ -2,6 +2,7 @@
 streams, blocking answers and the audio endpoints alike."""
 
 from app.core import errors
+from app.engine.knowledge.classic import RetrievalFailure
 from app.engine.moderation.base import ModerationFailure
 from app.gateway.types import (
     GatewayError,
@@ -16,7 +17,7 @@ INCORRECT_API_KEY = "Incorrect API key provided"
 def dify_error(exc: GatewayError, *, blocking: bool = False) -> errors.DifyError:
     """Dify's stream mapping makes every model invoke error a `completion_request_error`;
     only a blocking answer keeps the Service API's 429 for a provider rate limit."""
-    if isinstance(exc, ModerationFailure):  # Dify: a ValueError → invalid_param
+    if isinstance(exc, ModerationFailure | RetrievalFailure):  # Dify: a ValueError → invalid_param
         return errors.InvalidParam(str(exc))
     if isinstance(exc, ProviderNotInitialized):
         return errors.ProviderNotInitialize(str(exc))

@@ -11,6 +11,7 @@ from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.http_request.node import HttpRequestNode
 from app.engine.nodes.if_else.node import IfElseNode
 from app.engine.nodes.iteration.node import IterationNode
+from app.engine.nodes.knowledge_retrieval.node import KnowledgeRetrievalNode
 from app.engine.nodes.list_operator.node import ListOperatorNode
 from app.engine.nodes.llm.node import LLMNode
 from app.engine.nodes.loop.node import LoopNode
@@ -46,6 +47,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         ParameterExtractorNode,
         ToolNode,
         AgentNode,
+        KnowledgeRetrievalNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
@@ -53,7 +55,6 @@ NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {
-    "knowledge-retrieval": "knowledge retrieval is not supported by Kiln yet",
     "document-extractor": "document extraction is not supported by Kiln yet",
     "human-input": "human input nodes are not supported by Kiln",
     "trigger-webhook": "webhook triggers are not supported by Kiln; run the app by API",

@@ -13,6 +13,7 @@ from app.core.app_mode import AppMode
 from app.engine.graph.loader import GraphError, load_workflow
 from app.engine.graph.model import Workflow
 from app.engine.graph.problems import GraphProblem, blocking, find_problems
+from app.engine.knowledge.sources import merge_resources
 from app.engine.nodes.base import Node, Usage
 from app.engine.nodes.registry import build_node, unsupported_reason
 from app.engine.run_context import RunContext
@@ -67,6 +68,9 @@ class WorkflowOutcome:
     total_steps: int
     exceptions: int
     usages: list[Usage] = field(default_factory=list)
+    # What the LLM nodes took as context from knowledge results, merged as Dify merges
+    # them for advanced-chat's `message_end`.
+    retriever_resources: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def run_workflow(
@@ -129,4 +133,5 @@ async def run_workflow(
         total_steps=state.totals.steps,
         exceptions=state.totals.exceptions,
         usages=state.usages,
+        retriever_resources=merge_resources(workflow.retriever_resources),
     )

@@ -1,13 +1,14 @@
 """What one workflow run carries besides its pool: ids, mode, limits, and the services its
 nodes reach outside through (each None where a run has no such service, e.g. in tests)."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.core.app_mode import AppMode
 from app.engine.prompt import Turn
 from app.engine.variables.values import FileValue
+from app.integrations.knowledge.records import KnowledgeBaseInfo, KnowledgeRecord
 from app.integrations.tools.base import Tool, ToolCall, ToolOutput, ToolRef, ToolSpec
 from app.net.http_node import HttpReply as HttpReply  # built by the caller in app/net
 
@@ -66,6 +67,24 @@ class ToolRuntime(Protocol):
     ) -> ToolOutput: ...
 
 
+class KnowledgeService(Protocol):
+    """Mapped knowledge bases (app/integrations/knowledge): `describe` raises
+    KnowledgeNotMapped for an id the integrations file does not map, `retrieve` asks the
+    dataset's External Knowledge API service (KnowledgeError when it fails)."""
+
+    def describe(self, dataset_id: str) -> KnowledgeBaseInfo: ...
+
+    async def retrieve(
+        self,
+        dataset_id: str,
+        query: str,
+        *,
+        top_k: int,
+        score_threshold: float | None,
+        metadata_condition: Mapping[str, Any] | None = None,
+    ) -> list[KnowledgeRecord]: ...
+
+
 @dataclass(slots=True)
 class WorkflowServices:
     sandbox: CodeRunner | None = None
@@ -81,6 +100,8 @@ class WorkflowServices:
     read_file: Callable[[FileValue], Awaitable[bytes]] | None = None
     # Tools (tool and agent nodes): builtin, OpenAPI, MCP, workflow-as-tool.
     tools: ToolRuntime | None = None
+    # knowledge-retrieval nodes: the integrations file's knowledge bases.
+    knowledge: KnowledgeService | None = None
 
 
 @dataclass(slots=True)
@@ -95,6 +116,9 @@ class WorkflowRun:
     inputs: dict[str, Any] = field(default_factory=dict)  # validated start inputs
     history: list[Turn] = field(default_factory=list)  # earlier turns, for LLM memory
     call_depth: int = 0  # workflow-as-tool nesting: 0 for a run a client started
+    # Retriever resources the run's LLM nodes took as context, one group per LLM node run
+    # (advanced-chat `message_end`, merged by app/engine/knowledge/sources.py).
+    retriever_resources: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from app.engine.workflow.engine import compile_workflow
 from app.models import ApiToken, App
 from app.models.base import utcnow
 from app.services.apps.dsl import ParsedDsl, parse_dsl
+from app.services.apps.knowledge_check import knowledge_problems
 from app.services.apps.tool_check import tool_problems
 
 KEY_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per call
@@ -23,18 +24,24 @@ class ImportedApp:
     app: App
     api_key: str | None  # None when an idempotent import found the app already there
     warnings: tuple[str, ...] = ()
-    # What will not run and why (a blocking problem stops the whole app; tools the operator
-    # has not configured).
+    # What will not run and why: graph problems (a blocking one stops the whole app),
+    # knowledge bases the integrations file does not map, tools the operator has not
+    # configured.
     problems: tuple[str, ...] = ()
 
 
 def graph_problems(parsed: ParsedDsl) -> tuple[str, ...]:
+    """What will not run: the graph's problems, then unmapped knowledge bases (any mode)."""
+    knowledge = knowledge_problems(parsed)
     if not AppMode(parsed.mode).is_graph:
-        return ()
+        return knowledge
     compiled = compile_workflow(parsed.document["workflow"])
-    return tuple(
-        ("the app cannot run: " if p.blocking else "fails when reached: ") + p.describe()
-        for p in compiled.problems
+    return (
+        tuple(
+            ("the app cannot run: " if p.blocking else "fails when reached: ") + p.describe()
+            for p in compiled.problems
+        )
+        + knowledge
     )
 
 

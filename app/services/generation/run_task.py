@@ -54,6 +54,8 @@ async def run_generation(runtime: Runtime, task: ClassicTask) -> None:
             moderation,
             # Annotation reply (app/services/annotations/reply.py), after input moderation.
             lambda job_: answer_from_annotation(runtime, app_id, job_, ctx, run),
+            # Dataset retrieval: the integrations file's knowledge bases.
+            runtime.knowledge,
         )
         terminal = await _store(ctx, result)
     except asyncio.CancelledError:
@@ -92,7 +94,8 @@ def _start_tts(
 
 async def _store(ctx: MessageStreamContext, result: RunResult) -> Event:
     """Persist the result; return the event that ends the stream."""
-    metadata: Event = {**result.metadata, "retriever_resources": [], "usage": result.usage}
+    resources = result.metadata.get("retriever_resources") or []
+    metadata: Event = {**result.metadata, "retriever_resources": resources, "usage": result.usage}
     failure = dify_error(result.error) if result.error is not None else None
     triple = error_triple(failure) if failure is not None else None
     await finish_message(ctx.message_id, result, metadata, triple[1] if triple else "")

@@ -12,6 +12,7 @@ from typing import Any
 
 from app.engine.channel import EventChannel
 from app.engine.events import Event
+from app.engine.features import feature_block
 from app.engine.nodes.base import Usage
 from app.engine.run_context import RunContext
 from app.engine.tts import TtsPublisher, start_tts
@@ -220,6 +221,9 @@ async def _end_chat_turn(task: GraphTask, outcome: WorkflowOutcome) -> Event:
         await finish_chat_message(chat.message_id, outcome.answer, None, message)
         return chat.error("invalid_param", message, 400)  # Dify: a ValueError
     usage = _message_usage(outcome.usages, outcome.elapsed)
-    metadata = {"retriever_resources": [], "usage": usage}
+    # Dify shows the LLMs' retriever resources only with the app's `retriever_resource`.
+    shown = feature_block(task.features, "retriever_resource").get("enabled")
+    resources = outcome.retriever_resources if shown else []
+    metadata = {"retriever_resources": resources, "usage": usage}
     await finish_chat_message(chat.message_id, outcome.answer, metadata, None)
     return chat.message_end(metadata)

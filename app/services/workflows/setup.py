@@ -70,6 +70,7 @@ def services(runtime: Runtime, app_id: str, end_user_id: str) -> WorkflowService
         save_file=save_file,
         read_file=read_file,
         tools=runtime.tools,
+        knowledge=runtime.knowledge,
     )
 
 

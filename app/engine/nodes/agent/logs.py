@@ -5,19 +5,17 @@ answer text streamed as the node's `text`, and the files tools made."""
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.engine.agents.steps import AgentListener, Outcome, PlannedCall, Step
 from app.engine.agents.strategy import Kind
 from app.engine.agents.toolkit import Toolkit, ToolResult
+from app.engine.nodes.tool.files import SaveFile, run_files
 from app.engine.variables.values import FileValue
-from app.integrations.tools.base import ToolFile
 
 START, SUCCESS, ERROR = "start", "success", "error"
-
-SaveFile = Callable[[bytes, str, str], Awaitable[FileValue]]
 
 
 @dataclass(slots=True)
@@ -84,7 +82,9 @@ class NodeListener(AgentListener):
         self._emit_log, self._stream, self._save_file = emit, stream, save_file
         self.logs: list[AgentLog] = []
         self.said: list[str] = []  # the node's `text`, as streamed
-        self.files: list[FileValue] = []
+        self.files: list[FileValue] = []  # what tools made
+        self.notes: list[str] = []  # files that could not be kept
+        self.placeholder = False  # a tool answered a dry-run placeholder
         self._round: AgentLog | None = None
         self._thought: AgentLog | None = None
         self._calls: dict[str, AgentLog] = {}
@@ -164,9 +164,11 @@ class NodeListener(AgentListener):
 
     async def tool_finished(self, step: Step, call: PlannedCall, result: ToolResult) -> None:
         log = self._calls.get(call.id)
-        if result.output is not None and self._save_file is not None:
-            for made in result.output.files:
-                self.files.append(await self._save(made))
+        if result.output is not None:
+            self.placeholder = self.placeholder or result.output.placeholder
+            files, notes = await run_files(result.output.files, self._save_file)
+            self.files += files
+            self.notes += notes
         if log is None:
             return
         tool = self._toolkit.find(call.name)
@@ -186,20 +188,6 @@ class NodeListener(AgentListener):
                 "output": result.observation,
             }
         self._close(log, data, {"provider": provider}, None)
-
-    async def _save(self, made: ToolFile) -> FileValue:
-        assert self._save_file is not None
-        content = made.content
-        if content is None:  # a file the tool points at: kept as a remote file
-            return FileValue(
-                type="image" if made.mime_type.startswith("image/") else "custom",
-                transfer_method="remote_url",
-                filename=made.filename,
-                mime_type=made.mime_type,
-                url=made.url,
-                remote_url=made.url,
-            )
-        return await self._save_file(content, made.mime_type, made.filename)
 
     def round_finished(self, step: Step) -> None:
         if self._kind == "function_calling" and step.calls:

@@ -33,6 +33,7 @@ from app.engine.variables.pool import SYSTEM
 from app.engine.variables.values import to_text
 from app.gateway.types import GatewayError
 from app.integrations.tools.base import ToolCall
+from app.integrations.tools.placeholder import MARK
 
 logger = logging.getLogger("kiln.workflow")
 
@@ -92,7 +93,7 @@ class AgentNode(Node):
         tools = await agent_tools(items, services.tools)
         user = to_text(ctx.pool.scope(SYSTEM).get("user_id") or "")
         timeout = min(TOOL_TIMEOUT, ctx.run.remaining())
-        call = ToolCall(user_id=user, app_id=ctx.workflow.app_id, timeout=timeout)
+        call = ToolCall(user, ctx.workflow.app_id, depth=ctx.workflow.call_depth, timeout=timeout)
         toolkit = Toolkit(tools, services.tools, call, policy.style, fixed_wins=policy.fixed_wins)
         history: list[dict[str, Any]] = []
         if self.agent.memory and has_memory(ctx.pool):
@@ -128,14 +129,19 @@ class AgentNode(Node):
         usage.model = usage.model or effective.model
         usage_dict = usage.usage(time.perf_counter() - started)
         logs = listener.outputs(self.id)
+        outputs: dict[str, Any] = {
+            "text": "".join(listener.said),
+            "usage": usage_dict,
+            "files": listener.files,
+            "json": [*logs, {"data": []}],
+        }
+        process_data: dict[str, Any] = {"notes": listener.notes} if listener.notes else {}
+        if listener.placeholder:  # a dry-run answer took part: say so, as the tool node does
+            outputs[MARK] = process_data[MARK] = True
         return NodeResult(
-            outputs={
-                "text": "".join(listener.said),
-                "usage": usage_dict,
-                "files": listener.files,
-                "json": [*logs, {"data": []}],
-            },
+            outputs=outputs,
             inputs=inputs,
+            process_data=process_data,
             usage=Usage(
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,

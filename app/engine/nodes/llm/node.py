@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.engine.graph.model import NodeSpec
+from app.engine.knowledge.sources import node_resources
 from app.engine.nodes.base import Node, NodeContext, NodeError, NodeResult
 from app.engine.nodes.llm.entities import (
     as_dict,
@@ -76,11 +77,18 @@ class LLMNode(Node):
         value = pool.lookup(SYS_QUERY)
         return None if value is MISSING or value is None else to_text(value)
 
-    def _context(self, pool: VariablePool) -> str | None:
+    def _context(self, ctx: NodeContext) -> str | None:
+        """The context text; knowledge results in it are reported as the run's retriever
+        resources (advanced-chat `message_end`), as Dify's LLM node reports them."""
         if self.context_selector is None:
             return None
-        value = pool.lookup(self.context_selector)
-        return None if value is MISSING else context_text(value)
+        value = ctx.pool.lookup(self.context_selector)
+        if value is MISSING:
+            return None
+        text = context_text(value)
+        if isinstance(value, list):
+            ctx.workflow.retriever_resources.append(node_resources(value))
+        return text
 
     async def run(self, ctx: NodeContext) -> NodeResult:
         pool = ctx.pool
@@ -88,7 +96,7 @@ class LLMNode(Node):
         files = vision_files(pool.lookup(self.vision.selector)) if self.vision.enabled else []
         if files:
             inputs["#files#"] = [plain(f) for f in files]
-        context = self._context(pool)
+        context = self._context(ctx)
         if context:
             inputs["#context#"] = context
         request = build_request(ctx, self.model)
