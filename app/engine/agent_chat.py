@@ -28,9 +28,11 @@ from app.engine.events import MessageStreamContext
 from app.engine.moderation.output import OutputGuard
 from app.engine.prompt import build_prompt
 from app.engine.run_context import RunContext
-from app.gateway.pricing import build_usage, context_size
+from app.gateway.gateway import ModelGateway
+from app.gateway.pricing import build_usage, context_size, model_info
+from app.gateway.providers import OFFLINE_PROVIDER, provider_id
 from app.gateway.tokens import count_message_tokens, count_tokens
-from app.gateway.types import GatewayError
+from app.gateway.types import GatewayError, ModelRequest
 from app.integrations.tools.base import ToolCall, ToolFile
 
 DEFAULT_MAX_ITERATION = 10  # agent_mode.max_iteration when the DSL has none
@@ -59,8 +61,8 @@ class AgentChatTools:
     call: ToolCall
     history: list[dict[str, Any]] = field(default_factory=list)  # app/engine/agents/history
     save_file: SaveMessageFile | None = None
-    # Retriever resources the app's dataset tools found (message_end, /messages).
-    resources: list[dict[str, Any]] = field(default_factory=list)
+    # What the app's dataset tools found, one group per call (message_end, /messages).
+    resources: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -222,6 +224,24 @@ def _max_iteration(config: AppConfig) -> int:
         return DEFAULT_MAX_ITERATION
 
 
+def _calls_tools(provider: str, model: str) -> bool:
+    """Whether the model takes tools natively (litellm's cost map; the offline model does)."""
+    if provider_id(provider) == OFFLINE_PROVIDER:
+        return True
+    return bool(model_info(provider, model).get("supports_function_calling"))
+
+
+def chat_strategy(config: AppConfig, gateway: ModelGateway) -> Kind:
+    """The strategy an agent-chat app runs (raises UnknownStrategy). Dify's runner switches
+    to function calling whenever the model supports tool calls, whatever the app says."""
+    model = config.model
+    kind = classic_strategy(config.feature("agent_mode").get("strategy"), model.provider)
+    probe = gateway.effective(ModelRequest(model.provider, model.name, []))
+    if kind == "react" and _calls_tools(probe.provider, probe.model):
+        return "function_calling"
+    return kind
+
+
 def agent_run(
     config: AppConfig,
     inputs: dict[str, Any],
@@ -232,7 +252,7 @@ def agent_run(
 ) -> tuple[Kind, AgentRun]:
     """The run a classic agent-chat app makes of its config (raises UnknownStrategy)."""
     model = config.model
-    kind = classic_strategy(config.feature("agent_mode").get("strategy"), model.provider)
+    kind = chat_strategy(config, run.gateway)
     policy = AgentPolicy.classic(_max_iteration(config))
     stops = tuple(model.stop)
     agent_model = AgentModel(model.provider, model.name, model.mode, model.params, stops)

@@ -15,6 +15,7 @@ from app.engine.app_config import AppConfig
 from app.engine.direct_answer import stream_direct_answer
 from app.engine.events import MessageStreamContext
 from app.engine.knowledge.classic import classic_retrieval
+from app.engine.knowledge.sources import merge_resources
 from app.engine.moderation.output import OutputGuard
 from app.engine.moderation.runner import REPLACE_REASON, Moderation
 from app.engine.prompt import Turn, build_prompt
@@ -167,7 +168,7 @@ async def run_classic(
     try:
         if job.agent_tools is not None:
             result = await _run_agent(job, job.agent_tools, run, request, ctx, guard)
-            resources = job.agent_tools.resources
+            resources = merge_resources(job.agent_tools.resources)
         else:
             result = await _run_model(job, run, request, ctx, guard, started)
     finally:

@@ -23,9 +23,18 @@ def _json_text(value: Any) -> str:
 
 
 def observation(output: ToolOutput, style: Style) -> str:
-    text = output.text
-    for item in output.json:
-        text += _json_text(item) if style == "classic" else f"tool response: {_json_text(item)}."
+    """Classic (ToolEngine): the text, a sentence per image, then each JSON message not
+    already in the text; plugin: the text, each JSON message as "tool response: …", a
+    sentence per file made."""
+    images = [IMAGE_SENT for f in output.files if f.mime_type.startswith("image/")]
+    if style == "classic":
+        parts = [output.text, *images] if output.text else images
+        for item in output.json:
+            text = _json_text(item)
+            if text not in parts:
+                parts.append(text)
+        return "".join(parts)
+    text = output.text + "".join(f"tool response: {_json_text(item)}." for item in output.json)
     for file in output.files:
         text += IMAGE_SENT if file.mime_type.startswith("image/") else FILE_SENT
     return text

@@ -3,11 +3,11 @@ the parameters it fills) and as they are invoked (the configured values merged w
 model's arguments). Dify's rules: only `llm`-form parameters reach the model, file
 parameters never do, `select` options become an enum, configured values are fixed."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.integrations.tools.base import ToolCall, ToolOutput, ToolRef, ToolSpec
+from app.integrations.tools.base import Tool, ToolCall, ToolError, ToolOutput, ToolRef, ToolSpec
 
 FILE_TYPES = frozenset({"file", "files", "system-files"})
 _NORMAL_TYPES = {"number": "number", "boolean": "boolean", "array": "array", "object": "object"}
@@ -94,3 +94,29 @@ def llm_fixed_values(spec: ToolSpec, configured: Mapping[str, Any]) -> dict[str,
     `tool_parameters`): values given for `llm` parameters are ignored, as Dify does."""
     llm = {p.name for p in spec.parameters if p.form == "llm"}
     return {name: value for name, value in configured.items() if name not in llm}
+
+
+class RunTools:
+    """Tools made for one run (an agent-chat app's dataset tools), asked before the
+    runtime; a reference neither knows is a ToolError."""
+
+    def __init__(self, local: Sequence[Tool], runtime: ToolRunner | None) -> None:
+        self._local = {tool.spec.ref: tool for tool in local}
+        self._runtime = runtime
+
+    async def spec(self, ref: ToolRef) -> ToolSpec:
+        tool = self._local.get(ref)
+        if tool is not None:
+            return tool.spec
+        return await self._fallback(ref).spec(ref)
+
+    async def invoke(self, ref: ToolRef, arguments: dict[str, Any], call: ToolCall) -> ToolOutput:
+        tool = self._local.get(ref)
+        if tool is not None:
+            return await tool.invoke(arguments, call)
+        return await self._fallback(ref).invoke(ref, arguments, call)
+
+    def _fallback(self, ref: ToolRef) -> ToolRunner:
+        if self._runtime is None:
+            raise ToolError(f"{ref.describe()} is not available: this run has no tool runtime")
+        return self._runtime

@@ -20,11 +20,17 @@ WEATHER_CALL = Scripted(when="weather in", tool_call={"name": "weather", "argume
 SUNNY = ToolOutput(text="sunny, 21C")
 
 
+# A model litellm's map does not know: its app's ReAct strategy is kept (Dify switches an
+# app to function calling when its model supports tool calls, as gpt-4o-mini does).
+REACT_MODEL = "local-llama-without-tools"
+
+
 def _config(strategy: str = "function_call", max_iteration: int = 5, **extra: Any) -> Any:
+    model = REACT_MODEL if strategy == "react" else "gpt-4o-mini"
     return load_app_config(
         AppMode.AGENT_CHAT,
         {
-            "model": {"provider": "openai", "name": "gpt-4o-mini", "mode": "chat"},
+            "model": {"provider": "openai", "name": model, "mode": "chat"},
             "pre_prompt": "You help {{who}}.",
             "user_input_form": [],
             "agent_mode": {
@@ -215,12 +221,21 @@ async def test_react_thoughts_stream_and_the_final_answer_is_stored() -> None:
     assert second.tool == "Final Answer" and second.thought == "I know.Sunny, 21C."
     # The ReAct prompt: Dify's template, the tools as JSON, "Observation" as a stop word.
     first_call, second_call = gateway.calls
-    assert first_call.tools == [] and "Observation" in first_call.stop
+    assert first_call.tools == [] and first_call.stop == ["Observation"]
     system = first_call.messages[0]["content"]
     assert system.startswith("Respond to the human as helpfully and accurately as possible.")
     assert "You help travellers." in system and '"name": "weather"' in system
     assert second_call.messages[-1] == {"role": "user", "content": "continue"}
     assert "Observation: sunny, 21C" in second_call.messages[-2]["content"]
+
+
+async def test_a_react_app_on_a_tool_calling_model_runs_function_calling() -> None:
+    from app.engine.agent_chat import chat_strategy
+
+    config = _config("react")
+    assert chat_strategy(config, FakeGateway()) == "react"
+    config.model.name = "gpt-4o-mini"
+    assert chat_strategy(config, FakeGateway()) == "function_calling"
 
 
 async def test_react_without_an_action_stores_an_empty_answer_as_dify_does() -> None:
@@ -251,3 +266,28 @@ async def test_a_stop_mid_loop_keeps_the_thoughts_and_the_streamed_text() -> Non
     assert [t.position for t in result.thoughts] == [1, 2]
     assert result.thoughts[0].tool == "weather"
     assert gateway.closed == len(gateway.calls)  # the upstream call was released
+
+
+async def test_agents_run_offline_on_the_echo_model() -> None:
+    """The offline model calls the tool, then answers once the tool has answered."""
+    from app.core.config import Settings
+    from app.gateway.gateway import ModelGateway
+
+    config = load_app_config(
+        AppMode.AGENT_CHAT,
+        {
+            "model": {"provider": "kiln", "name": "echo", "mode": "chat"},
+            "pre_prompt": "",
+            "user_input_form": [],
+            "agent_mode": {"enabled": True, "strategy": "react", "tools": []},
+        },
+    )
+    tools = FakeTools().add(weather_spec(), SUNNY)
+    setup = AgentChatTools(tools.agent_tools(), tools, ToolCall(user_id="u", app_id="a"))
+    job = ClassicJob(config, {}, "Weather in Rome?", [], agent=True, agent_tools=setup)
+    events: list[Event] = []
+    gateway = ModelGateway(Settings(offline_token_delay=0))
+    result = await run_classic(job, RunContext(gateway, events.append), _ctx())
+    assert [name for name, _, _ in tools.calls] == ["weather"]  # react → function calling
+    assert result.answer.strip() == "Echo (turn 1): Weather in Rome?"
+    assert [t.position for t in result.thoughts] == [1, 2]

@@ -55,6 +55,14 @@ def reference(item: dict[str, Any]) -> ToolRef:
     )
 
 
+def agent_node_tools(data: dict[str, Any]) -> list[ToolRef]:
+    """The tools an agent node's DSL data names (a constant tools list), without I/O."""
+    given = as_dict(as_dict(data.get("agent_parameters")).get("tools"))
+    if given.get("type", "constant") == "variable":
+        return []
+    return [reference(item) for item in enabled_items(given.get("value"))]
+
+
 async def agent_tools(items: list[dict[str, Any]], runner: ToolRunner | None) -> list[AgentTool]:
     if items and runner is None:
         raise NodeError("Tools are not available in this run", "ToolRuntimeUnavailable")
