@@ -314,3 +314,41 @@ async def test_an_agent_node_streams_to_an_answer(client: httpx.AsyncClient) -> 
     )
     [message] = await stored(client, key, events[-1]["conversation_id"])
     assert message["answer"] == answer.strip()
+
+
+async def test_an_agent_chat_apps_datasets_are_its_retriever_tools(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.integrations.config import KnowledgeBase
+    from app.integrations.knowledge.client import ExternalKnowledge
+    from app.net.ssrf import AllowList
+    from tests.support.knowledge_service import API_KEY, Document, knowledge_service
+
+    dataset = "a3c1e2f4-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
+    bases = {"policies": [Document("Vacation is 25 days.", 0.9, "vacation.md")]}
+    with knowledge_service(bases) as service:
+        mapping = {
+            dataset: KnowledgeBase(
+                endpoint=service.url, api_key=API_KEY, knowledge_id="policies", name="Policies"
+            )
+        }
+        runtime = _SERVER_APPS[-1].state.runtime
+        knowledge = ExternalKnowledge(mapping, AllowList.parse("127.0.0.1/32"))
+        monkeypatch.setattr(runtime, "knowledge", knowledge)
+        legacy = {"dataset": {"enabled": True, "id": dataset}}
+        app_id, key = await make_app(agent_app([legacy], retriever_resource={"enabled": True}))
+        events = await stream(client, key, "How long is vacation?")
+    saved = next(e for e in events if e["event"] == "agent_thought" and e["tool"])
+    # No dataset_configs: Dify's default multiple retrieval, one tool over all datasets.
+    tool_name = "dataset_" + app_id.replace("-", "_")
+    assert saved["tool"] == tool_name
+    observed = next(e for e in events if e["event"] == "agent_thought" and e["observation"])
+    assert json.loads(observed["observation"]) == {tool_name: "Vacation is 25 days."}
+    [resource] = events[-1]["metadata"]["retriever_resources"]
+    assert (resource["dataset_name"], resource["content"], resource["position"]) == (
+        "Policies",
+        "Vacation is 25 days.",
+        1,
+    )
+    [message] = await stored(client, key, events[-1]["conversation_id"])
+    assert message["retriever_resources"][0]["content"] == "Vacation is 25 days."
