@@ -16,6 +16,7 @@ from app.core.config import get_settings
 from app.core.db import dispose_engine
 from app.runtime import Runtime, build_runtime
 from app.services.generation.reaper import reap_orphans
+from app.services.workflows.as_tool import install_workflow_tools
 from app.services.workflows.reaper import reap_orphan_runs
 
 logger = logging.getLogger("kiln")
@@ -37,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     runtime = await build_runtime(settings)
     app.state.runtime = runtime
+    install_workflow_tools(runtime)  # workflow-as-tool for graph and agent-chat apps alike
     await reap_orphans(runtime.registry)
     await reap_orphan_runs(runtime.registry)
     reaper = asyncio.create_task(_reap_periodically(runtime), name="kiln-reaper")

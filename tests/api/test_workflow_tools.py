@@ -249,3 +249,54 @@ async def test_a_workflow_tool_without_its_app_is_listed(
     [problem] = imported.problems
     assert "workflow tool Missing/missing_app is not configured" in problem
     assert "`tools.workflows.Missing`" in problem
+
+
+async def test_tool_files_are_served_and_chatflows_answer_tool_text(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An image tool's bytes become a file of the run served by its signed URL; an
+    advanced-chat answer shows a tool's text."""
+    monkeypatch.setattr(get_settings(), "image_generation_provider", "kiln")
+    use_integrations(monkeypatch, tmp_path, "tools: {}\n")
+    nodes = [
+        start("what"),
+        tool(
+            "draw",
+            "langgenius/openai/openai",
+            "dalle3",
+            tool_configurations={"size": "square", "n": 1, "quality": "standard"},
+            tool_parameters={"prompt": mixed("a {{#start.what#}}")},
+        ),
+        end(files=["draw", "files"]),
+    ]
+    _, key = await make_app(graph_dsl("workflow", nodes, [("start", "draw"), ("draw", "end")]))
+    data = await run(client, key, {"what": "kiln"})
+    assert data["status"] == "succeeded", data
+    [image] = data["outputs"]["files"]
+    assert image["transfer_method"] == "tool_file" and image["mime_type"] == "image/png"
+    served = await client.get(image["url"])
+    assert served.status_code == 200 and served.content.startswith(b"\x89PNG")
+
+    chat_nodes = [
+        {"id": "start", "type": "start", "variables": []},
+        tool(
+            "parse",
+            "json_process",
+            "parse",
+            tool_parameters={
+                "content": mixed('{"reply": "{{#sys.query#}} back"}'),
+                "json_filter": {"type": "constant", "value": "$.reply"},
+            },
+        ),
+        {"id": "answer", "type": "answer", "answer": "Tool says: {{#parse.text#}}"},
+    ]
+    _, chat_key = await make_app(
+        graph_dsl("advanced-chat", chat_nodes, [("start", "parse"), ("parse", "answer")])
+    )
+    resp = await client.post(
+        "/v1/chat-messages",
+        json={"inputs": {}, "query": "hello", "user": "c1", "response_mode": "blocking"},
+        headers=auth(chat_key),
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["answer"] == "Tool says: hello back"

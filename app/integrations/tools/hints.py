@@ -27,7 +27,7 @@ def not_configured(ref: ToolRef, integrations: Integrations) -> str:
     kind = ref.provider_type
     if kind in ("builtin", "plugin"):
         return (
-            f"builtin tool {name} is not available: Kiln has no native tool by that name "
+            f"{kind} tool {name} is not available: Kiln has no native tool by that name "
             f'(README, "Tools", lists them); to let it answer a marked placeholder, set '
             f"`tools.dry_run: true` in {where(integrations)} (or KILN_TOOLS_DRY_RUN=true)"
         )
