@@ -352,3 +352,80 @@ async def test_an_agent_chat_apps_datasets_are_its_retriever_tools(
     )
     [message] = await stored(client, key, events[-1]["conversation_id"])
     assert message["retriever_resources"][0]["content"] == "Vacation is 25 days."
+
+
+async def test_an_export_mixing_tools_knowledge_and_an_agent_runs_offline(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chatflow as real exports mix them: knowledge retrieval, a tool node, an agent node
+    with a tool, all offline against local services (the model is `kiln/echo`)."""
+    from app.integrations.config import KnowledgeBase
+    from app.integrations.knowledge.client import ExternalKnowledge
+    from app.net.ssrf import AllowList
+    from tests.support.knowledge_service import API_KEY, Document, knowledge_service
+
+    dataset = "6f1c2b9e-3a4d-4c5e-8f70-1a2b3c4d5e6f"
+    retrieval = {
+        "id": "kr",
+        "type": "knowledge-retrieval",
+        "query_variable_selector": ["sys", "query"],
+        "dataset_ids": [dataset],
+        "retrieval_mode": "multiple",
+        "multiple_retrieval_config": {"top_k": 2, "score_threshold": None},
+    }
+    clock = {
+        "id": "clock",
+        "type": "tool",
+        "provider_type": "builtin",
+        "provider_id": "langgenius/time/time",
+        "provider_name": "langgenius/time/time",
+        "tool_name": "current_time",
+        "tool_label": "Current Time",
+        "tool_configurations": {"timezone": "UTC", "format": "%Y-%m-%d %H:%M"},
+        "tool_parameters": {},
+    }
+    agent = {
+        **AGENT_NODE,
+        "agent_parameters": {
+            **AGENT_NODE["agent_parameters"],
+            "instruction": {
+                "type": "constant",
+                "value": "Known: {{#kr.result#}}. Clock: {{#clock.text#}}.",
+            },
+        },
+    }
+    dsl = graph_dsl(
+        "advanced-chat",
+        [
+            {"id": "start", "type": "start", "variables": []},
+            retrieval,
+            clock,
+            agent,
+            {"id": "answer", "type": "answer", "answer": "{{#clock.text#}} | {{#agent.text#}}"},
+        ],
+        [("start", "kr"), ("kr", "clock"), ("clock", "agent"), ("agent", "answer")],
+    )
+    bases = {"handbook": [Document("Lunch is at noon.", 0.8, "lunch.md")]}
+    with knowledge_service(bases) as service:
+        mapping = {
+            dataset: KnowledgeBase(
+                endpoint=service.url, api_key=API_KEY, knowledge_id="handbook", name="Handbook"
+            )
+        }
+        runtime = _SERVER_APPS[-1].state.runtime
+        knowledge = ExternalKnowledge(mapping, AllowList.parse("127.0.0.1/32"))
+        monkeypatch.setattr(runtime, "knowledge", knowledge)
+        _, key = await make_app(dsl)
+        events = await stream(client, key, "When is lunch?")
+    assert events[-2]["event"] == "workflow_finished"
+    assert events[-2]["data"]["status"] == "succeeded"
+    ran = [e["data"]["node_id"] for e in events if e["event"] == "node_finished"]
+    assert ran == ["start", "kr", "clock", "agent", "answer"]
+    agent_finished = next(
+        e for e in events if e["event"] == "node_finished" and e["data"]["node_id"] == "agent"
+    )
+    assert "Lunch is at noon." in agent_finished["data"]["inputs"]["instruction"]
+    clock_text, agent_text = answer_of(events).split(" | ")
+    assert CLOCK.fullmatch(clock_text)
+    assert agent_text == "\nEcho (turn 1): When is lunch?"
+    assert any(e["event"] == "agent_log" for e in events)
