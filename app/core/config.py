@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     ssrf_allowed_hosts: str = ""  # comma-separated host names or CIDRs let through the guard
     remote_file_timeout: float = 10.0  # seconds for a whole remote-file fetch
+    # bytes of an OpenAPI tool's reply (or of its document fetched by URL)
+    tool_max_response_size: int = 10 * 1024 * 1024
 
     # Moderation (`sensitive_word_avoidance`; Dify's MODERATION_BUFFER_SIZE and its
     # workspace OpenAI moderation model; API-based extensions: JSON id -> {api_endpoint,

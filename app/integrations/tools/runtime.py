@@ -48,12 +48,17 @@ class ToolBox:
 
     @classmethod
     def from_settings(cls, settings: Settings, gateway: ModelGateway | None = None) -> "ToolBox":
-        """The integrations file named by the settings, with the builtin tools registered."""
+        """The integrations file named by the settings, with the builtin, OpenAPI and MCP
+        providers registered."""
         from app.integrations.tools.builtin.provider import BuiltinProvider
+        from app.integrations.tools.mcp import McpToolProvider
+        from app.integrations.tools.openapi import OpenApiToolProvider
 
         integrations = load_integrations(settings.integrations_file)
         box = cls(integrations, dry_run=dry_run_setting(settings, integrations))
         box.register(BuiltinProvider.from_settings(settings, integrations, gateway))
+        box.register(OpenApiToolProvider.from_settings(settings, integrations))
+        box.register(McpToolProvider.from_settings(settings, integrations))
         return box
 
     # -- providers -----------------------------------------------------------------------
