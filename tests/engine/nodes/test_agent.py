@@ -159,6 +159,24 @@ async def test_function_calling_logs_outputs_and_streamed_text() -> None:
     assert [t["function"]["name"] for t in first.tools] == ["weather"]
 
 
+async def test_hand_set_parameters_are_fixed_and_not_offered() -> None:
+    tool = {**WEATHER_TOOL, "parameters": {"city": {"auto": 0, "value": {"value": "Bergen"}}}}
+    tools = FakeTools().add(weather_spec(), ToolOutput(text="rain"))
+    data = agent_data(tools=[tool])
+    # The model fills nothing (it was offered nothing): the hand-set city is sent.
+    call = Scripted(when="weather in", tool_call={"name": "weather", "arguments": {}})
+    gateway = FakeGateway(script=[Scripted(when="rain", reply="Wet"), call])
+    await run_model_node(
+        build("agent", data),
+        chat_pool("weather in Bergen?"),
+        gateway=gateway,
+        services=services(tools),
+    )
+    [function] = gateway.calls[0].tools
+    assert function["function"]["parameters"]["properties"] == {}
+    assert tools.calls[0][1] == {"units": "metric", "city": "Bergen"}
+
+
 async def test_the_last_round_refuses_tool_calls_with_the_plugin_message() -> None:
     tools = FakeTools().add(weather_spec(), ToolOutput(text="cold"))
     node = build("agent", agent_data(maximum_iterations=2))
