@@ -8,11 +8,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from app.engine.agent_chat import AgentChatTools, agent_run, run_agent_chat
 from app.engine.agent_thought import AgentThought
+from app.engine.agents.strategy import UnknownStrategy
 from app.engine.app_config import AppConfig
 from app.engine.direct_answer import stream_direct_answer
 from app.engine.events import MessageStreamContext
 from app.engine.knowledge.classic import classic_retrieval
+from app.engine.knowledge.sources import merge_resources
 from app.engine.moderation.output import OutputGuard
 from app.engine.moderation.runner import REPLACE_REASON, Moderation
 from app.engine.prompt import Turn, build_prompt
@@ -32,6 +35,7 @@ class ClassicJob:
     history: list[Turn]
     file_parts: list[dict[str, Any]] = field(default_factory=list)  # request images
     agent: bool = False  # agent-chat: the model's answer is recorded as an agent thought
+    agent_tools: AgentChatTools | None = None  # agent-chat with tools: the agent loop
     context: str | None = None  # what dataset retrieval found (None: no datasets)
 
 
@@ -162,7 +166,11 @@ async def run_classic(
     if early is not None:
         return await _moderate_direct_answer(early, guard)
     try:
-        result = await _run_model(job, run, request, ctx, guard, started)
+        if job.agent_tools is not None:
+            result = await _run_agent(job, job.agent_tools, run, request, ctx, guard)
+            resources = merge_resources(job.agent_tools.resources)
+        else:
+            result = await _run_model(job, run, request, ctx, guard, started)
     finally:
         if guard is not None:
             guard.close()
@@ -193,6 +201,38 @@ async def _unless_stopped(run: RunContext, work: Awaitable[T]) -> tuple[bool, T 
 async def _moderate_direct_answer(result: RunResult, guard: OutputGuard | None) -> RunResult:
     """Dify moderates every answer once it ends, direct answers included."""
     if guard is not None:
+        final = await guard.finish(result.answer)
+        if final is not None:
+            result.answer = final
+    return result
+
+
+async def _run_agent(
+    job: ClassicJob,
+    tools: AgentChatTools,
+    run: RunContext,
+    request: ModelRequest,
+    ctx: MessageStreamContext,
+    guard: OutputGuard | None,
+) -> RunResult:
+    """Agent-chat with tools (app/engine/agent_chat.py); output moderation as for any
+    answer: on the streamed text, and once on the final answer."""
+    try:
+        kind, agent = agent_run(job.config, job.inputs, job.query, tools, run, job.file_parts)
+    except UnknownStrategy as exc:  # checked before the run starts; kept for safety
+        error = UpstreamError(str(exc))
+        return RunResult("", empty_usage(), request.provider, request.model, error=error)
+    found = await run_agent_chat(kind, agent, run, ctx, guard, tools.save_file)
+    result = RunResult(
+        found.answer,
+        found.usage,
+        found.provider or request.provider,
+        found.model or request.model,
+        stopped=found.stopped,
+        error=found.error,
+        thoughts=found.thoughts,
+    )
+    if guard is not None and result.error is None:
         final = await guard.finish(result.answer)
         if final is not None:
             result.answer = final

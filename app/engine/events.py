@@ -74,6 +74,12 @@ class MessageStreamContext:
         )
         return payload
 
+    def message_file(self, file_id: str, kind: str, url: str, belongs_to: str) -> Event:
+        """A file of the answer (a tool's image in agent-chat), Dify's MessageFileStreamResponse."""
+        payload = self.base("message_file")
+        payload.update(id=file_id, type=kind, belongs_to=belongs_to, url=url)
+        return payload
+
     def message_replace(self, answer: str, reason: str = "") -> Event:
         payload = self.base("message_replace")
         payload["answer"] = answer

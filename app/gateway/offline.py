@@ -3,7 +3,8 @@
 It answers with a deterministic reply derived from the prompt, one token at a time,
 and reports usage counted with the same tokenizer it streams with. Offered tools, it calls
 the first one (or the one `tool_choice` names) with arguments shaped like its parameters'
-schema; asked for JSON (`response_format`), it answers an object shaped like the schema.
+schema, unless the last message is a tool's answer (then it answers in text, so an agent's
+loop ends); asked for JSON (`response_format`), it answers an object shaped like the schema.
 """
 
 import asyncio
@@ -48,6 +49,8 @@ def _chosen_tool(request: ModelRequest) -> dict[str, Any] | None:
     ]
     if not functions or request.tool_choice == "none":
         return None
+    if request.messages and request.messages[-1].get("role") == "tool":
+        return None  # a tool has answered: time to answer
     choice = request.tool_choice
     if isinstance(choice, dict):
         wanted = (choice.get("function") or {}).get("name")

@@ -107,7 +107,7 @@ class NodeContext:
     scope: RunScope  # iteration / loop position, when inside a container
     stream: Callable[[str], None]  # publish a chunk of this node's `text` as it is made
     run_subgraph: SubgraphRunner | None = None  # containers only
-    emit: Callable[[str, dict[str, Any]], None] | None = None  # container events
+    emit: Callable[[str, dict[str, Any]], None] | None = None  # container, agent_log events
 
     @property
     def node_id(self) -> str:
@@ -129,6 +129,8 @@ class Node(ABC):
     streams_text: ClassVar[bool] = False
     # Nodes whose inside is a subgraph of the workflow (iteration, loop).
     is_container: ClassVar[bool] = False
+    # Nodes that send events of their own besides node_started/finished (agent_log).
+    emits_events: ClassVar[bool] = False
     # Container start markers (iteration-start, loop-start): Dify never reports them, so
     # the scheduler passes through them without events or an execution record.
     silent: ClassVar[bool] = False

@@ -2,6 +2,7 @@
 when a run reaches it (nodes/unavailable.py)."""
 
 from app.engine.graph.model import NodeSpec
+from app.engine.nodes.agent.node import AgentNode
 from app.engine.nodes.answer.node import AnswerNode
 from app.engine.nodes.assigner.node import AssignerNode
 from app.engine.nodes.base import Node, NodeConfigError
@@ -46,6 +47,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         QuestionClassifierNode,
         ParameterExtractorNode,
         ToolNode,
+        AgentNode,
         KnowledgeRetrievalNode,
         DocumentExtractorNode,
     )
@@ -55,7 +57,6 @@ NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {
-    "agent": "agent nodes are not supported by Kiln yet",
     "human-input": "human input nodes are not supported by Kiln",
     "trigger-webhook": "webhook triggers are not supported by Kiln; run the app by API",
     "trigger-schedule": "schedule triggers are not supported by Kiln; run the app by API",

@@ -114,7 +114,11 @@ class WorkflowStream:
         }
 
     def node_started(self, execution: NodeExecution) -> Event:
-        return self._workflow_event("node_started", self._node_data(execution))
+        data = self._node_data(execution)
+        if execution.spec.type == "agent":  # Dify names the node's strategy (no icon here)
+            name = execution.spec.data.get("agent_strategy_name")
+            data["agent_strategy"] = {"name": str(name or ""), "icon": None}
+        return self._workflow_event("node_started", data)
 
     def node_finished(self, execution: NodeExecution, event: str = "node_finished") -> Event:
         data = self._node_data(execution)
@@ -137,6 +141,13 @@ class WorkflowStream:
     def container_event(self, event: str, data: dict[str, Any]) -> Event:
         """iteration_* and loop_* events (their data is built by the container node)."""
         return self._workflow_event(event, data)
+
+    def agent_log(self, data: dict[str, Any]) -> Event:
+        """An agent node's log (Dify's AgentLogStreamResponse): `data` under the stream's
+        envelope; advanced-chat envelopes carry no `workflow_run_id` for it."""
+        payload = self.envelope("agent_log")
+        payload["data"] = scrub(data, self.secrets) if self.secrets else data
+        return payload
 
     def text(self, text: str, selector: list[str]) -> Event:
         """Streamed answer text: `message` in advanced-chat, `text_chunk` in workflows."""

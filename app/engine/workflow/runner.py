@@ -242,7 +242,7 @@ class LevelRunner:
             scope=self._scope,
             stream=stream,
             run_subgraph=self._subgraph_runner(node) if node.is_container else None,
-            emit=self._container_emitter() if node.is_container else None,
+            emit=self._container_emitter() if node.is_container or node.emits_events else None,
         )
         try:
             return await node.run(ctx)
@@ -343,6 +343,9 @@ class LevelRunner:
         engine = self._engine
 
         def emit(event: str, data: dict[str, Any]) -> None:
+            if event == "agent_log":
+                engine.emit(engine.stream.agent_log(data))
+                return
             engine.emit(engine.stream.container_event(event, data))
 
         return emit

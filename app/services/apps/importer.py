@@ -32,7 +32,8 @@ class ImportedApp:
     api_key: str | None  # None when no key was made (an update, or the app was there)
     warnings: tuple[str, ...] = ()
     # What will not run and why: graph problems (a blocking one stops the whole app),
-    # knowledge bases the integrations file does not map, tools the operator has not configured.
+    # knowledge bases the integrations file does not map, tools the operator has not
+    # configured.
     problems: tuple[str, ...] = ()
     version: AppVersion | None = None
     changed: bool = True  # False: the same DSL as the current version, nothing written

@@ -1,12 +1,13 @@
 """What tools an imported app names that will not run here, listed at import (`will not
-run: …`): tool nodes of graph apps and the tools of classic agent-chat apps whose tool the
-operator has not configured (the tool runtime's `check`, no I/O), and workflow tools
-whose target app is not imported. Each line names the provider, the tool and the setting
-that would enable it."""
+run: …`): tool nodes and agent nodes' tools of graph apps and the tools of classic
+agent-chat apps whose tool the operator has not configured (the tool runtime's `check`,
+no I/O), and workflow tools whose target app is not imported. Each line names the
+provider, the tool and the setting that would enable it."""
 
 from typing import Any
 
 from app.core.config import Settings, get_settings
+from app.engine.nodes.agent.tools import agent_node_tools
 from app.integrations.tools.base import ToolRef
 from app.integrations.tools.hints import not_configured
 from app.integrations.tools.runtime import ToolBox
@@ -36,6 +37,9 @@ def named_tools(document: dict[str, Any]) -> list[tuple[str, ToolRef]]:
             ref = _ref(data)
             if ref is not None:
                 found.append((f"node {node.get('id')} ({data.get('title') or 'tool'})", ref))
+        if isinstance(data, dict) and data.get("type") == "agent":
+            where = f"node {node.get('id')} ({data.get('title') or 'agent'})"
+            found += [(f"{where} tool {r.tool_name}", r) for r in agent_node_tools(data)]
     config = document.get("model_config")
     agent_mode = config.get("agent_mode") if isinstance(config, dict) else None
     tools = agent_mode.get("tools") if isinstance(agent_mode, dict) else None

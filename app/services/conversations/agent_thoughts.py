@@ -6,6 +6,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from app.core.db import session_scope
+from app.engine.agents.history import ThoughtRecord
 from app.models import MessageAgentThought
 from app.models.base import timestamp
 
@@ -39,4 +40,22 @@ async def thoughts_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]
     found: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault(row.message_id, []).append(_item(row))
+    return found
+
+
+async def thought_records(message_ids: list[str]) -> dict[str, list[ThoughtRecord]]:
+    """Earlier answers' thoughts as an agent's history needs them (app/engine/agents/history)."""
+    if not message_ids:
+        return {}
+    statement = (
+        select(MessageAgentThought)
+        .where(col(MessageAgentThought.message_id).in_(message_ids))
+        .order_by(col(MessageAgentThought.message_id), col(MessageAgentThought.position))
+    )
+    async with session_scope() as session:
+        rows = (await session.exec(statement)).all()
+    found: dict[str, list[ThoughtRecord]] = {}
+    for row in rows:
+        record = ThoughtRecord(row.thought, row.tool, row.tool_input, row.observation)
+        found.setdefault(row.message_id, []).append(record)
     return found

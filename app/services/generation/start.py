@@ -14,6 +14,7 @@ from typing import Any
 from app.core import errors
 from app.core.app_mode import AppMode
 from app.core.db import session_scope
+from app.engine.agent_chat import AgentChatTools
 from app.engine.app_config import AppConfig, load_app_config
 from app.engine.channel import EventChannel
 from app.engine.classic_runner import ClassicJob
@@ -34,6 +35,7 @@ from app.services.end_users import lookup as end_users
 from app.services.files.history_images import add_history_files
 from app.services.files.prompt_parts import PreparedFiles, attach_request_files, prompt_parts
 from app.services.files.request_files import resolve_files
+from app.services.generation.agent_tools import agent_chat_tools, message_file_saver
 from app.services.generation.listener import Generation
 from app.services.generation.records import (
     NIL_PARENT,
@@ -69,11 +71,7 @@ def _app_config(app: App) -> AppConfig:
     model_config = app.dsl.get("model_config")
     if not isinstance(model_config, dict):
         raise errors.AppUnavailable()
-    config = load_app_config(app.app_mode, model_config)
-    tools = [t for t in (config.feature("agent_mode").get("tools") or []) if isinstance(t, dict)]
-    if app.app_mode.is_agent and any(t.get("enabled", True) for t in tools):
-        raise errors.AppUnavailable("Agent tools are not supported by Kiln yet.")
-    return config
+    return load_app_config(app.app_mode, model_config)
 
 
 def _preflight_model(runtime: Runtime, config: AppConfig) -> None:
@@ -146,6 +144,9 @@ async def _prepare_and_launch(
     documents = runtime.gateway.document_types(config.model.provider)
     await add_history_files(runtime.settings, config, history, documents)
     parts = await prompt_parts(runtime.settings, request_files, upload, documents)
+    agent_tools = None
+    if app.app_mode.is_agent:  # tools resolved (or refused) before anything is written
+        agent_tools = await agent_chat_tools(runtime, app, config, end_user.id, history)
     checked = CheckedRequest(
         app=app,
         command=command,
@@ -156,6 +157,7 @@ async def _prepare_and_launch(
         inputs=inputs,
         history=history,
         files=PreparedFiles(request_files, parts),
+        agent_tools=agent_tools,
     )
     return await _launch(runtime, checked)
 
@@ -173,6 +175,7 @@ class CheckedRequest:
     inputs: dict[str, Any]
     history: list[Turn]
     files: PreparedFiles
+    agent_tools: AgentChatTools | None = None  # agent-chat with tools: the agent loop
 
 
 async def _launch(runtime: Runtime, checked: CheckedRequest) -> Generation:
@@ -222,6 +225,9 @@ async def _launch(runtime: Runtime, checked: CheckedRequest) -> Generation:
     job = ClassicJob(
         config, inputs, query, checked.history, checked.files.parts, agent=app.app_mode.is_agent
     )
+    if checked.agent_tools is not None:
+        checked.agent_tools.save_file = message_file_saver(runtime, app.id, end_user.id, message.id)
+        job.agent_tools = checked.agent_tools
     launched = ClassicTask(
         app.id, checked.request_id, job, ctx, channel, handle.stop_requested, command.streaming
     )

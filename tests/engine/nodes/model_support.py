@@ -2,6 +2,7 @@
 a node run directly against a scripted FakeGateway, with a conversation's history, the
 chunks it streamed and the requests it sent."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,7 @@ def context(
     streamed: list[str],
     history: list[Turn] | None = None,
     services: WorkflowServices | None = None,
+    emit: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> NodeContext:
     mode = AppMode.ADVANCED_CHAT if pool.lookup(("sys", "conversation_id")) else AppMode.WORKFLOW
     workflow = WorkflowRun(
@@ -84,6 +86,7 @@ def context(
         workflow=workflow,
         scope=RunScope(),
         stream=streamed.append,
+        emit=emit,
     )
 
 
@@ -95,8 +98,9 @@ async def run_model_node(
     gateway: FakeGateway | None = None,
     history: list[Turn] | None = None,
     services: WorkflowServices | None = None,
+    emit: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> ModelRun:
     gateway = gateway or FakeGateway(script=list(script or []))
     streamed: list[str] = []
-    result = await node.run(context(node, pool, gateway, streamed, history, services))
+    result = await node.run(context(node, pool, gateway, streamed, history, services, emit))
     return ModelRun(result, gateway, streamed)
