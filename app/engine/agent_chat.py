@@ -294,21 +294,9 @@ async def run_agent_chat(
     loop: asyncio.Task[Outcome] = asyncio.create_task(
         STRATEGIES[kind](agent, listener), name="agent-loop"
     )
-    stop_wait = asyncio.create_task(run.stop.wait())
-    waits: set[asyncio.Future[Any]] = {loop, stop_wait}
-    if guard is not None:
-        waits.add(asyncio.create_task(guard.blocked.wait()))
-    try:
-        done, _ = await asyncio.wait(
-            waits, timeout=run.remaining(), return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for waiter in waits - {loop}:
-            waiter.cancel()
-        if not loop.done():
-            loop.cancel()
+    ended = await run.finishes(loop, *([guard.blocked] if guard is not None else []))
     result = AgentChatResult("", {}, listener.thoughts)
-    if loop in done:
+    if ended:
         error = loop.exception()
         if isinstance(error, GatewayError):
             result.error = error

@@ -183,16 +183,8 @@ async def _unless_stopped(run: RunContext, work: Awaitable[T]) -> tuple[bool, T 
     """`work`'s result, or (True, None) when a stop or the deadline came first (the work is
     cancelled: a slow retrieval service never holds a stopped generation)."""
     task = asyncio.ensure_future(work)
-    stop_wait = asyncio.create_task(run.stop.wait())
-    try:
-        done, _ = await asyncio.wait(
-            {task, stop_wait}, timeout=run.remaining(), return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        stop_wait.cancel()
-    if task in done:
+    if await run.finishes(task):
         return False, task.result()
-    task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
     return True, None
@@ -281,20 +273,7 @@ async def _run_model(
     # The stream runs in its own task so a stop or the deadline can cancel it mid-read,
     # without a per-chunk check on the hot path.
     consumer = asyncio.create_task(consume())
-    stop_wait = asyncio.create_task(run.stop.wait())
-    waits = {consumer, stop_wait}
-    if guard is not None:
-        waits.add(asyncio.create_task(guard.blocked.wait()))
-    try:
-        done, _ = await asyncio.wait(
-            waits, timeout=run.remaining(), return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for waiter in waits - {consumer}:
-            waiter.cancel()
-        if not consumer.done():
-            consumer.cancel()
-    if consumer in done:
+    if await run.finishes(consumer, *([guard.blocked] if guard is not None else [])):
         error = consumer.exception()
         if isinstance(error, GatewayError):
             result.error = error

@@ -5,6 +5,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.engine.events import Event
 from app.gateway.gateway import ModelGateway
@@ -30,3 +31,20 @@ class RunContext:
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
         return max(self.deadline - time.monotonic(), 0.0)
+
+    async def finishes(self, work: "asyncio.Future[Any]", *also: asyncio.Event) -> bool:
+        """Wait for `work` until it ends, the run is stopped, the deadline passes or one of
+        `also` is set. True when it ended; otherwise it is cancelled (the caller awaits it)."""
+        waits: set[asyncio.Future[Any]] = {work, asyncio.ensure_future(self.stop.wait())}
+        waits |= {asyncio.ensure_future(event.wait()) for event in also}
+        try:
+            done, _ = await asyncio.wait(
+                waits, timeout=self.remaining(), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waits - {work}:
+                waiter.cancel()
+        if work in done:
+            return True
+        work.cancel()
+        return False

@@ -6,13 +6,12 @@ import re
 import zlib
 from typing import Any
 
-import httpx
 import orjson
 
 from app.gateway.litellm_backend import load_litellm
-from app.gateway.openai_compat import get_client, upstream_failure
+from app.gateway.openai_compat import post_json
 from app.gateway.providers import ResolvedProvider
-from app.gateway.redact import redact, upstream_detail
+from app.gateway.redact import upstream_detail
 from app.gateway.types import UpstreamError, UpstreamRateLimited
 
 OFFLINE_DIMENSIONS = 256
@@ -43,18 +42,8 @@ def offline_embed(text: str, dimensions: int = OFFLINE_DIMENSIONS) -> list[float
 async def openai_embed(
     provider: ResolvedProvider, model: str, texts: list[str], timeout: float
 ) -> list[list[float]]:
-    headers = {"Content-Type": "application/json"}
-    if provider.api_key:
-        headers["Authorization"] = f"Bearer {provider.api_key}"
-    url = (provider.base_url or "").rstrip("/") + "/embeddings"
     body = {"model": model, "input": texts, "encoding_format": "float"}
-    try:
-        resp = await get_client(timeout).post(url, content=orjson.dumps(body), headers=headers)
-    except httpx.HTTPError as exc:
-        text = f"[{provider.id}] Connection error: {type(exc).__name__}"
-        raise UpstreamError(redact(text, (provider.api_key,))) from None
-    if resp.status_code != 200:
-        raise upstream_failure(provider, resp.status_code, resp.content)
+    resp = await post_json(provider, "/embeddings", body, timeout)
     try:
         data = orjson.loads(resp.content)["data"]
         ordered = sorted(data, key=lambda item: int(item.get("index", 0)))

@@ -9,12 +9,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
-from app.gateway.openai_compat import get_client, upstream_failure
+from app.gateway.openai_compat import post_json
 from app.gateway.providers import ResolvedProvider
-from app.gateway.redact import redact
 from app.gateway.types import UpstreamError
 
 PNG = "image/png"
@@ -39,18 +37,8 @@ def _decoded(b64: str) -> tuple[str, bytes]:
 async def openai_images(
     provider: ResolvedProvider, model: str, prompt: str, options: dict[str, Any], timeout: float
 ) -> list[GeneratedImage]:
-    headers = {"Content-Type": "application/json"}
-    if provider.api_key:
-        headers["Authorization"] = f"Bearer {provider.api_key}"
-    url = (provider.base_url or "").rstrip("/") + "/images/generations"
     body = {"model": model, "prompt": prompt, "response_format": "b64_json", **options}
-    try:
-        resp = await get_client(timeout).post(url, content=orjson.dumps(body), headers=headers)
-    except httpx.HTTPError as exc:
-        text = f"[{provider.id}] Connection error: {type(exc).__name__}"
-        raise UpstreamError(redact(text, (provider.api_key,))) from None
-    if resp.status_code != 200:
-        raise upstream_failure(provider, resp.status_code, resp.content)
+    resp = await post_json(provider, "/images/generations", body, timeout)
     try:
         items = orjson.loads(resp.content).get("data") or []
         images = []

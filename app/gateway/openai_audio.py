@@ -8,25 +8,15 @@ import httpx
 import orjson
 
 from app.gateway.audio_types import AudioUpload
-from app.gateway.openai_compat import get_client, upstream_failure
+from app.gateway.openai_compat import (
+    auth_headers,
+    connection_error,
+    endpoint,
+    get_client,
+    upstream_failure,
+)
 from app.gateway.providers import ResolvedProvider
-from app.gateway.redact import redact
 from app.gateway.types import UpstreamError
-
-
-def _headers(provider: ResolvedProvider) -> dict[str, str]:
-    if provider.api_key:
-        return {"Authorization": f"Bearer {provider.api_key}"}
-    return {}
-
-
-def _url(provider: ResolvedProvider, path: str) -> str:
-    return (provider.base_url or "").rstrip("/") + path
-
-
-def _connection_error(provider: ResolvedProvider, exc: Exception) -> UpstreamError:
-    text = f"[{provider.id}] Connection error: {type(exc).__name__}"
-    return UpstreamError(redact(text, (provider.api_key,)))
 
 
 async def transcribe(
@@ -37,13 +27,13 @@ async def transcribe(
     client = get_client(timeout)
     try:
         resp = await client.post(
-            _url(provider, "/audio/transcriptions"),
+            endpoint(provider, "/audio/transcriptions"),
             data=data,
             files=files,
-            headers=_headers(provider),
+            headers=auth_headers(provider, None),
         )
     except httpx.HTTPError as exc:
-        raise _connection_error(provider, exc) from None
+        raise connection_error(provider, exc) from None
     if resp.status_code != 200:
         raise upstream_failure(provider, resp.status_code, resp.content)
     try:
@@ -59,11 +49,11 @@ async def speech(
     provider: ResolvedProvider, model: str, text: str, voice: str, timeout: float
 ) -> AsyncIterator[bytes]:
     body = {"model": model, "input": text, "voice": voice, "response_format": "mp3"}
-    headers = _headers(provider) | {"Content-Type": "application/json"}
+    headers = auth_headers(provider)
     client = get_client(timeout)
     try:
         async with client.stream(
-            "POST", _url(provider, "/audio/speech"), content=orjson.dumps(body), headers=headers
+            "POST", endpoint(provider, "/audio/speech"), content=orjson.dumps(body), headers=headers
         ) as resp:
             if resp.status_code != 200:
                 raise upstream_failure(provider, resp.status_code, await resp.aread())
@@ -71,4 +61,4 @@ async def speech(
                 if chunk:
                     yield chunk
     except httpx.HTTPError as exc:
-        raise _connection_error(provider, exc) from None
+        raise connection_error(provider, exc) from None

@@ -32,6 +32,7 @@ _client: httpx.AsyncClient | None = None
 # After [DONE] only the body's closing chunk should follow; read it so the connection goes
 # back to the pool (no new TCP and TLS handshake for the next request), but never wait long.
 DRAIN_SECONDS = 0.25
+JSON = "application/json"
 HEAD_CHARS = 64 * 1024  # of a 200 that is not an event stream, kept to say what it was
 
 
@@ -173,14 +174,44 @@ async def _read_to_end(lines: AsyncIterator[str]) -> None:
                 pass
 
 
+def auth_headers(provider: ResolvedProvider, content_type: str | None = JSON) -> dict[str, str]:
+    headers = {"Content-Type": content_type} if content_type else {}
+    if provider.api_key:
+        headers["Authorization"] = f"Bearer {provider.api_key}"
+    return headers
+
+
+def endpoint(provider: ResolvedProvider, path: str) -> str:
+    return (provider.base_url or "").rstrip("/") + path
+
+
+def connection_error(provider: ResolvedProvider, exc: Exception) -> UpstreamError:
+    """A transport failure, named by its type only (its text can carry the URL)."""
+    text = f"[{provider.id}] Connection error: {type(exc).__name__}"
+    return UpstreamError(redact(text, (provider.api_key,)))
+
+
+async def post_json(
+    provider: ResolvedProvider, path: str, body: dict[str, Any], timeout: float
+) -> httpx.Response:
+    """POST a JSON body to one of the provider's endpoints; a 200 answer or a gateway error."""
+    try:
+        resp = await get_client(timeout).post(
+            endpoint(provider, path), content=orjson.dumps(body), headers=auth_headers(provider)
+        )
+    except httpx.HTTPError as exc:
+        raise connection_error(provider, exc) from None
+    if resp.status_code != 200:
+        raise upstream_failure(provider, resp.status_code, resp.content)
+    return resp
+
+
 async def stream(
     provider: ResolvedProvider, request: ModelRequest, timeout: float
 ) -> AsyncIterator[StreamItem]:
     path, body = _body(request)
-    headers = {"Content-Type": "application/json"}
-    if provider.api_key:
-        headers["Authorization"] = f"Bearer {provider.api_key}"
-    url = (provider.base_url or "").rstrip("/") + path
+    headers = auth_headers(provider)
+    url = endpoint(provider, path)
     client = get_client(timeout)
     tool_calls = ToolCallParts()
     try:
@@ -219,8 +250,6 @@ async def stream(
                 detail = not_a_stream_detail("\n".join(head)[:HEAD_CHARS], (provider.api_key,))
                 raise UpstreamError(f"[{provider.id}] Error: {detail}")
     except httpx.HTTPError as exc:
-        raise UpstreamError(
-            redact(f"[{provider.id}] Connection error: {type(exc).__name__}", (provider.api_key,))
-        ) from None
+        raise connection_error(provider, exc) from None
     except orjson.JSONDecodeError:
         raise UpstreamError(f"[{provider.id}] Malformed stream chunk from the provider") from None

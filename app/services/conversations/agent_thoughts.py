@@ -1,6 +1,7 @@
 """`agent_thoughts` of messages as `GET /v1/messages` returns them (Dify's agent thought
 fields), loaded for a whole page in one query."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import col, select
@@ -27,16 +28,21 @@ def _item(row: MessageAgentThought) -> dict[str, Any]:
     }
 
 
-async def thoughts_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+async def _rows(message_ids: list[str]) -> Sequence[MessageAgentThought]:
+    """The thoughts of these messages, each message's in position order."""
     if not message_ids:
-        return {}
+        return []
     statement = (
         select(MessageAgentThought)
         .where(col(MessageAgentThought.message_id).in_(message_ids))
         .order_by(col(MessageAgentThought.message_id), col(MessageAgentThought.position))
     )
     async with session_scope() as session:
-        rows = (await session.exec(statement)).all()
+        return (await session.exec(statement)).all()
+
+
+async def thoughts_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    rows = await _rows(message_ids)
     found: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault(row.message_id, []).append(_item(row))
@@ -45,15 +51,7 @@ async def thoughts_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]
 
 async def thought_records(message_ids: list[str]) -> dict[str, list[ThoughtRecord]]:
     """Earlier answers' thoughts as an agent's history needs them (app/engine/agents/history)."""
-    if not message_ids:
-        return {}
-    statement = (
-        select(MessageAgentThought)
-        .where(col(MessageAgentThought.message_id).in_(message_ids))
-        .order_by(col(MessageAgentThought.message_id), col(MessageAgentThought.position))
-    )
-    async with session_scope() as session:
-        rows = (await session.exec(statement)).all()
+    rows = await _rows(message_ids)
     found: dict[str, list[ThoughtRecord]] = {}
     for row in rows:
         record = ThoughtRecord(row.thought, row.tool, row.tool_input, row.observation)
