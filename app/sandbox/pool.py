@@ -28,14 +28,14 @@ class _WorkerProcess:
 
     @classmethod
     async def start(
-        cls, simulate_unsupported: str | None
+        cls, simulate_unsupported: str | None, warm_javascript: int
     ) -> tuple["_WorkerProcess", dict[str, Any]]:
         # -I: no PYTHON* variables, no user site, no working directory on sys.path.
         bootstrap = (
             f"import sys; sys.path.insert(0, {_import_root()!r}); "
             "from app.sandbox.worker import main; main()"
         )
-        argv = [sys.executable, "-I", "-c", bootstrap]
+        argv = [sys.executable, "-I", "-c", bootstrap, f"--warm-javascript={warm_javascript}"]
         if simulate_unsupported:
             argv.append(f"--simulate-unsupported={simulate_unsupported}")
         process = await asyncio.create_subprocess_exec(
@@ -181,7 +181,9 @@ class LocalSandbox:
 
     async def _start_worker(self) -> _WorkerProcess:
         try:
-            worker, hello = await _WorkerProcess.start(self._simulate)
+            worker, hello = await _WorkerProcess.start(
+                self._simulate, self._settings.code_sandbox_warm_javascript
+            )
         except (OSError, EOFError, ValueError, asyncio.IncompleteReadError, TimeoutError):
             raise SandboxUnavailableError("The code sandbox worker could not start") from None
         if hello.get("status") == "unsupported":
