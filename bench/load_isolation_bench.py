@@ -5,10 +5,11 @@
 
 For each level N, N streaming chat generations start (spread over ``--ramp`` seconds)
 against an upstream that streams slowly (``--rate`` chunks/s for ``--stream-seconds``),
-while another process (bench/read_poller.py) polls ``GET /v1/conversations``,
-``/v1/messages``, ``/v1/info`` and ``/v1/parameters``. Reported: p50/p99/max of the reads
-when idle, while the streams start (until every stream has its first event) and while they
-run; the streams' time to first event; Kiln's connection pools (bench/pool_probe_server.py).
+while another process (bench/read_poller.py) sends ``--read-rate`` reads a second to
+``GET /v1/conversations``, ``/v1/messages``, ``/v1/info`` and ``/v1/parameters``.
+Reported: p50/p99/max of the reads when idle, while the streams start (until every stream
+has its first event) and while they run; the streams' time to first event; Kiln's
+connection pools (bench/pool_probe_server.py).
 
 Everything runs on loopback: the fake OpenAI upstream (``tests.support.fake_upstream``) and
 Kiln (``bench.pool_probe_server``: the app exactly as ``kiln serve`` runs it, plus a pool
@@ -30,10 +31,11 @@ import re
 import resource
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ import orjson
 
 from bench.sse_client import StreamResult, classify_dify, stream
 from bench.stream_bench import (
+    busy_seconds,
     cpu_seconds,
     free_port,
     machine,
@@ -86,7 +89,8 @@ class Bench:
     port: int = 0
     api_key: str = ""
     conversation_id: str = ""
-    levels: list[dict[str, Any]] = field(default_factory=list)
+    app_root: Path = ROOT  # the source tree Kiln runs from (--app-commit: an older one)
+    idle_load: float = math.nan
 
     @property
     def base(self) -> str:
@@ -109,7 +113,20 @@ class Bench:
         }
         if self.args.redis:
             env["KILN_REDIS_URL"] = self.args.redis
+        if self.app_root != ROOT:
+            env["PYTHONPATH"] = str(self.app_root)
         return env | dict(self.args.set)
+
+    def extract_app(self) -> None:
+        """--app-commit: Kiln's tree at that commit, to measure it under today's conditions."""
+        if not self.args.app_commit:
+            return
+        self.app_root = self.tmp / "app-tree"
+        self.app_root.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", self.args.app_commit], cwd=ROOT, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(self.app_root)], input=archive.stdout, check=True)
 
     # -- set-up ------------------------------------------------------------------------
     async def reset_stores(self) -> None:
@@ -144,8 +161,9 @@ class Bench:
         self.upstream_url = line.split()[1]
 
     async def kiln_command(self, *argv: str) -> str:
+        cli = [PY, "-c", "import sys; from app.cli import main; sys.exit(main())"]
         proc = await asyncio.create_subprocess_exec(
-            KILN, *argv, cwd=ROOT, env=self.kiln_env(),
+            *cli, *argv, cwd=self.app_root, env=self.kiln_env(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await asyncio.wait_for(proc.communicate(), 120)
@@ -159,9 +177,10 @@ class Bench:
         self.api_key = json.loads(out.strip().splitlines()[-1])["api_key"]
         self.port = free_port()
         log = (self.tmp / "kiln.log").open("wb")
+        probe = str(ROOT / "bench" / "pool_probe_server.py")  # a script: `app` from app_root
         self.kiln = await asyncio.create_subprocess_exec(
-            PY, "-m", "bench.pool_probe_server", "--host", "127.0.0.1", "--port", str(self.port),
-            cwd=ROOT, env=self.kiln_env(), stdout=log, stderr=asyncio.subprocess.STDOUT,
+            PY, probe, "--host", "127.0.0.1", "--port", str(self.port),
+            cwd=self.app_root, env=self.kiln_env(), stdout=log, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         async with httpx.AsyncClient() as client:
             for _ in range(600):
@@ -228,7 +247,7 @@ class Bench:
         poller = await asyncio.create_subprocess_exec(
             PY, "-m", "bench.read_poller", "--base", self.base, "--key", self.api_key,
             "--user", READER_USER, "--conversation-id", self.conversation_id,
-            "--readers", str(a.readers), "--interval", str(a.interval),
+            "--rate", str(a.read_rate),
             cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             limit=64 * 1024 * 1024,
         )  # fmt: skip
@@ -249,7 +268,7 @@ class Bench:
         try:
             await self.pool("reset")
             await asyncio.sleep(a.idle_seconds)
-            cpu0, t0 = cpu_seconds(self.kiln.pid), time.perf_counter()
+            cpu0, busy0, t0 = cpu_seconds(self.kiln.pid), busy_seconds(), time.perf_counter()
 
             async def one(index: int) -> StreamResult:
                 await asyncio.sleep(a.ramp * index / level)
@@ -258,6 +277,7 @@ class Bench:
             results = list(await asyncio.gather(*(one(i) for i in range(level))))
             t_end = time.perf_counter()
             kiln_cpu = (cpu_seconds(self.kiln.pid) - cpu0) / (t_end - t0) * 100
+            machine_cpu = (busy_seconds() - busy0) / (t_end - t0) * 100
             pools = await self.pool()
             assert poller.stdin is not None
             poller.stdin.write(b"stop\n")
@@ -276,6 +296,7 @@ class Bench:
             "t_end": t_end,
             "pools": pools,
             "kiln_cpu": kiln_cpu,
+            "machine_cpu": machine_cpu,
             "n_chunks": n_chunks,
         }
 
@@ -365,6 +386,7 @@ def level_report(level: dict[str, Any]) -> str:
             f"{level['all_started'] - level['t0']:.1f}",
             f"{level['t_end'] - level['t0']:.1f}",
             f"{level['kiln_cpu']:.0f}%",
+            f"{level['machine_cpu']:.0f}%",
         ]
     ]
     stream_headers = [
@@ -375,6 +397,7 @@ def level_report(level: dict[str, Any]) -> str:
         "all started after s",
         "all ended after s",
         "Kiln CPU",
+        "machine CPU",
     ]
     pool_rows = [
         [
@@ -419,7 +442,7 @@ def summary_row(b: Bench, level: dict[str, Any], when: str) -> list[str]:
     timeouts = sum(p["timeouts"] for p in pools)
     return [
         when,
-        revision(),
+        b.args.app_commit or revision(),
         b.args.label or "-",
         database_label(b.args),
         str(level["level"]),
@@ -450,12 +473,13 @@ INTRO = """## Load isolation
 
 Written by `bench/load_isolation_bench.py` (see `bench/README.md`): N streaming chat
 generations start within the ramp against an upstream streaming slowly, while a separate
-client polls `GET /v1/conversations`, `/v1/messages` (*list reads*), `/v1/info` and
-`/v1/parameters`. *While streams start* = reads sent before every stream had its first
-event; *while they run* = after that until the last stream ended. Pool figures: *peak out*
-= most connections checked out at once (per pool), *queued* = checkouts that found the pool
-and its overflow all taken, *held* = how long a connection stayed checked out. Each run adds
-a row to the summary; the detail of the latest run per label and database is kept below."""
+client sends a fixed number of reads a second (open loop) to `GET /v1/conversations`,
+`/v1/messages` (*list reads*), `/v1/info` and `/v1/parameters`. *While streams start* =
+reads sent before every stream had its first event; *while they run* = after that until
+the last stream ended. Pool figures: *peak out* = most connections checked out at once
+(per pool), *queued* = checkouts that found the pool and its overflow all taken, *held* =
+how long a connection stayed checked out. Each run adds a row to the summary; the detail
+of the latest run per label and database is kept below."""
 
 
 def write_results(path: Path, rows: list[list[str]], key: str, detail: str) -> None:
@@ -492,6 +516,11 @@ async def run(args: argparse.Namespace, command: str) -> int:
     rows: list[list[str]] = []
     try:
         async with asyncio.timeout(args.max_seconds):
+            b.extract_app()
+            busy0, t0 = busy_seconds(), time.perf_counter()
+            await asyncio.sleep(2)
+            b.idle_load = (busy_seconds() - busy0) / (time.perf_counter() - t0) * 100
+            print(f"machine load before the run: {b.idle_load:.0f}% of one core", flush=True)
             await b.reset_stores()
             await b.start_upstream()
             await b.start_kiln()
@@ -518,12 +547,14 @@ async def run(args: argparse.Namespace, command: str) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     a = args
+    rev = f"Kiln at {a.app_commit} (bench at {revision()})" if a.app_commit else revision()
     head = (
-        f"### {a.label or 'run'}: {database_label(a)} ({when}, revision {revision()})\n\n"
-        f"- Command: `{command}`\n- Machine: {machine()}\n"
+        f"### {a.label or 'run'}: {database_label(a)} ({when}, revision {rev})\n\n"
+        f"- Command: `{command}`\n- Machine: {machine()}; load just before the run: "
+        f"{b.idle_load:.0f}% of one core (other processes)\n"
         f"- Kiln settings: {kiln_settings(a)}\n"
         f"- Streams: {a.rate:g} chunks/s for {a.stream_seconds:g} s each, started over "
-        f"{a.ramp:g} s; reads: {a.readers} polling loops, {a.interval * 1000:g} ms apart\n\n"
+        f"{a.ramp:g} s; reads: {a.read_rate:g} a second (open loop)\n\n"
     )
     detail = head + "\n\n".join(details)
     if details and not args.no_write:
@@ -543,13 +574,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--rate", type=float, default=20.0, help="chunks per second per stream")
     add("--stream-seconds", type=float, default=10.0, help="length of each stream")
     add("--ramp", type=float, default=1.0, help="seconds over which a level's streams start")
-    add("--readers", type=int, default=4, help="concurrent read-polling loops")
-    add("--interval", type=float, default=0.05, help="seconds between one loop's reads")
+    add("--read-rate", type=float, default=20.0, help="reads per second (open loop)")
     add("--idle-seconds", type=float, default=3.0, help="reads timed before the streams start")
     add("--settle-seconds", type=float, default=3.0, help="pause before each level")
     add("--seed-conversations", type=int, default=20, help="the reader's conversations")
     add("--seed-messages", type=int, default=20, help="messages in the reader's conversation")
     add("--label", default="", help="names the run in RESULTS.md (e.g. before, after)")
+    add("--app-commit", default="", help="run Kiln from this commit's tree (git archive), "
+        "to compare it with the current one under the same conditions")  # fmt: skip
     add("--set", action="append", default=[], metavar="KILN_NAME=VALUE",
         help="a Kiln setting for this run (repeatable)")  # fmt: skip
     add("--max-seconds", type=float, default=900.0, help="hard limit on the whole run")

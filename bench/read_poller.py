@@ -1,8 +1,9 @@
 """Read-side client for the load-isolation benchmark: polls Kiln's read endpoints and
 times every answer, in its own process so the streams' client cannot delay it.
 
-Protocol with the parent: after one warm-up round prints ``READY``, polls until a line
-(or EOF) arrives on stdin, then prints one JSON line: a list of
+Protocol with the parent: after one warm-up round prints ``READY``, sends ``--rate`` reads
+a second (the four endpoints in turn, open loop) until a line (or EOF) arrives on stdin,
+waits for the answers still due, then prints one JSON line: a list of
 ``[sent_at, endpoint, status, seconds]`` (``sent_at`` on ``time.perf_counter()``, which is
 CLOCK_MONOTONIC on Linux, the clock the parent's stream client uses; status 0 = timeout
 or connection error).
@@ -41,18 +42,26 @@ async def one(client: httpx.AsyncClient, name: str, path: str, samples: list[Any
     samples.append([sent, name, status, time.perf_counter() - sent])
 
 
-async def reader(
-    args: argparse.Namespace, index: int, stop: asyncio.Event, samples: list[Any]
-) -> None:
+async def poll(args: argparse.Namespace, stop: asyncio.Event, samples: list[Any]) -> None:
+    """Open loop: one read every 1/rate seconds whatever the answers take, so a slow server
+    gets the same read load as a fast one (a closed loop would ease off when it slows)."""
     targets = paths(args.user, args.conversation_id)
     headers = {"authorization": f"Bearer {args.key}"}
-    async with httpx.AsyncClient(base_url=args.base, headers=headers, timeout=args.timeout) as c:
-        turn = index
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+    async with httpx.AsyncClient(
+        base_url=args.base, headers=headers, timeout=args.timeout, limits=limits
+    ) as client:
+        pending: set[asyncio.Task[None]] = set()
+        start, turn = time.perf_counter(), 0
         while not stop.is_set():
             name = ENDPOINTS[turn % len(ENDPOINTS)]
-            await one(c, name, targets[name], samples)
+            task = asyncio.create_task(one(client, name, targets[name], samples))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
             turn += 1
-            await asyncio.sleep(args.interval)
+            await asyncio.sleep(max(0.0, start + turn / args.rate - time.perf_counter()))
+        if pending:
+            await asyncio.wait(pending)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -68,10 +77,10 @@ async def run(args: argparse.Namespace) -> None:
     print("READY", flush=True)
     stop = asyncio.Event()
     samples: list[Any] = []
-    tasks = [asyncio.create_task(reader(args, i, stop, samples)) for i in range(args.readers)]
+    polling = asyncio.create_task(poll(args, stop, samples))
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     stop.set()
-    await asyncio.gather(*tasks)
+    await polling
     print(orjson.dumps(samples).decode(), flush=True)
 
 
@@ -81,8 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--key", required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--conversation-id", required=True)
-    parser.add_argument("--readers", type=int, default=4, help="concurrent polling loops")
-    parser.add_argument("--interval", type=float, default=0.05, help="pause between requests")
+    parser.add_argument("--rate", type=float, default=20.0, help="reads per second")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     args = parser.parse_args(argv)
     try:
