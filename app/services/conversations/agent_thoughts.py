@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from app.core.db import session_scope
+from app.core.db import read_scope
 from app.models import MessageAgentThought
 from app.models.base import timestamp
 
@@ -34,7 +34,7 @@ async def thoughts_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]
         .where(col(MessageAgentThought.message_id).in_(message_ids))
         .order_by(col(MessageAgentThought.message_id), col(MessageAgentThought.position))
     )
-    async with session_scope() as session:
+    async with read_scope() as session:
         rows = (await session.exec(statement)).all()
     found: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

@@ -19,7 +19,7 @@ NIL_PARENT = "00000000-0000-0000-0000-000000000000"
 
 
 async def load_history(conversation_id: str) -> list[Turn]:
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         statement = (
             select(Message)
             .where(Message.conversation_id == conversation_id, col(Message.is_running).is_(False))
@@ -83,7 +83,7 @@ async def finish_message(
     }
     if result.error is not None:
         values = _failure_values(error_text or str(result.error))
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))
         session.add_all(_thought_row(message_id, step) for step in result.thoughts)
         if result.error is None:
@@ -113,7 +113,7 @@ def _thought_row(message_id: str, step: AgentThought) -> MessageAgentThought:
 
 
 async def fail_message(message_id: str, error: str) -> None:
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         await session.exec(
             update(Message).where(col(Message.id) == message_id).values(**_failure_values(error))
         )
