@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import select
 
+from app.core.config import get_settings
 from app.core.db import read_scope, session_scope
-from app.models import ApiToken, EndUser, Message
+from app.models import ApiToken, App, EndUser, Message
 from tests.support.dsl import auth, chat_dsl, make_app
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.processes import KilnProcess
@@ -195,6 +196,36 @@ async def test_read_pool_refuses_writes(database: str) -> None:
             session.add(EndUser(app_id=app_id, type="service_api", session_id="never"))
     async with session_scope() as session:
         assert await session.get(EndUser, "never") is None
+
+
+async def _app_enabled(app_id: str, enabled: bool) -> None:
+    async with session_scope() as session:
+        await session.exec(update(App).where(App.id == app_id).values(enable_api=enabled))
+
+
+async def test_a_changed_app_shows_within_the_key_cache_ttl(client: httpx.AsyncClient) -> None:
+    app_id, key = await make_app(chat_dsl())
+    assert (await client.get("/v1/info", headers=auth(key))).status_code == 200
+    await _app_enabled(app_id, False)
+
+    async def refused() -> bool:
+        answer = await client.get("/v1/info", headers=auth(key))
+        return answer.status_code == 403
+
+    # Cached for at most KILN_API_KEY_CACHE_TTL (5 s by default): then the change shows.
+    await _until(refused, timeout=get_settings().api_key_cache_ttl + 25)
+    await _app_enabled(app_id, True)
+
+
+async def test_without_the_key_cache_a_change_shows_at_once(database: str) -> None:
+    app_id, key = await make_app(chat_dsl())
+    with KilnProcess(KILN_API_KEY_CACHE_TTL="0") as replica:
+        async with httpx.AsyncClient(base_url=replica.url, timeout=30) as http:
+            assert (await http.get("/v1/info", headers=auth(key))).status_code == 200
+            await _app_enabled(app_id, False)
+            refused = await http.get("/v1/info", headers=auth(key))
+            assert refused.status_code == 403
+            assert refused.json()["message"] == "The app's API service has been disabled."
 
 
 async def _key_used(app_id: str) -> bool:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     database_pool_timeout: float = Field(default=10.0, gt=0)  # then a 503, not a hang
     database_ping_after: float = Field(default=10.0, ge=0)  # idle seconds before a ping
     sqlite_busy_timeout: float = Field(default=30.0, gt=0)  # a write's wait for the writer
+    api_key_cache_ttl: float = Field(default=5.0, ge=0)  # per process; 0 = no cache
     secret_key: str = "kiln-development-secret-change-me"
     host: str = "127.0.0.1"
     port: int = 5001

@@ -1,18 +1,13 @@
 """Importing apps from DSL and issuing their API keys."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from cachetools import TTLCache
 from sqlmodel import col, select
 
 from app.core.db import session_scope
 from app.core.security import derived_api_key, generate_api_key, hash_api_key, key_hint
 from app.models import ApiToken, App
-from app.models.base import utcnow
 from app.services.apps.dsl import ParsedDsl, parse_dsl
-
-KEY_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,38 +72,3 @@ async def create_key(app_id: str) -> str:
 async def list_apps() -> list[App]:
     async with session_scope() as session:
         return list((await session.exec(select(App).order_by(col(App.created_at)))).all())
-
-
-# Key lookups sit on every request: cache them briefly (a revoked key lives on for at most
-# this long, as with Dify's Redis-cached lookups).
-_apps_by_key: TTLCache[str, App] = TTLCache(maxsize=4096, ttl=5)
-
-
-async def app_for_key(api_key: str) -> App | None:
-    digest = hash_api_key(api_key)
-    cached = _apps_by_key.get(digest)
-    if cached is not None:
-        return cached
-    app = await _lookup_key(digest)
-    if app is not None:
-        _apps_by_key[digest] = app
-    return app
-
-
-async def _lookup_key(digest: str) -> App | None:
-    async with session_scope() as session:
-        row = (
-            await session.exec(
-                select(App, ApiToken)
-                .join(ApiToken, col(ApiToken.app_id) == col(App.id))
-                .where(ApiToken.token_hash == digest, ApiToken.type == "app")
-            )
-        ).first()
-        if row is None:
-            return None
-        app, token = row
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at > KEY_TOUCH_INTERVAL:
-            token.last_used_at = now
-            session.add(token)
-        return app
