@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import select
 
 from app.core.config import get_settings
-from app.core.db import read_scope, session_scope
+from app.core.db import dispose_engine, read_scope, session_scope
 from app.models import ApiToken, App, EndUser, Message
 from tests.support.dsl import auth, chat_dsl, make_app
 from tests.support.fake_upstream import FakeUpstream
@@ -187,6 +187,36 @@ async def test_a_finished_answer_waits_for_a_connection_instead_of_failing(
             message = await session.get(Message, frames[-1]["id"])
         assert message is not None and not message.is_running
         assert message.status == "normal" and message.answer.startswith("Hello")
+
+
+async def test_connections_the_server_dropped_are_replaced(database: str) -> None:
+    if database.startswith("sqlite"):
+        pytest.skip("PostgreSQL: a server that drops connections")
+    app_id, key = await make_app(chat_dsl())
+    with KilnProcess(KILN_DATABASE_PING_AFTER="0") as replica:
+        async with httpx.AsyncClient(base_url=replica.url, timeout=30) as http:
+            conversation_id = await _conversation(http, "", key, "dropped-user")
+            await _until(lambda: _key_used(app_id))
+            # A restart or a proxy drops every connection both pools hold.
+            async with session_scope() as session:
+                await session.exec(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            await dispose_engine()  # this test process's own pools were dropped too
+            listed = await http.get(
+                "/v1/conversations", params={"user": "dropped-user"}, headers=auth(key)
+            )
+            assert listed.status_code == 200
+            renamed = await http.post(
+                f"/v1/conversations/{conversation_id}/name",
+                json={"name": "still here", "user": "dropped-user"},
+                headers=auth(key),
+            )
+            assert renamed.status_code == 200 and renamed.json()["name"] == "still here"
+        assert "Traceback" not in replica.stderr()
 
 
 async def test_read_pool_refuses_writes(database: str) -> None:

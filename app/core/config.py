@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     database_read_pool_size: int = Field(default=10, ge=1)
     database_read_max_overflow: int = Field(default=10, ge=0)
     database_pool_timeout: float = Field(default=10.0, gt=0)  # then a 503, not a hang
-    database_ping_after: float = Field(default=10.0, ge=0)  # idle seconds before a ping
+    database_ping_after: float = Field(default=1.0, ge=0)  # idle seconds before a ping
     sqlite_busy_timeout: float = Field(default=30.0, gt=0)  # a write's wait for the writer
     api_key_cache_ttl: float = Field(default=5.0, ge=0)  # per process; 0 = no cache
     secret_key: str = "kiln-development-secret-change-me"

@@ -1,17 +1,18 @@
 """Async database engines and sessions (SQLite via aiosqlite, PostgreSQL via asyncpg).
 
-Two connection pools, sized from settings (bench/RESULTS.md, *Load isolation*):
+Two connection pools, sized from settings (measured: *Load isolation* in bench/RESULTS.md):
 
 - the main pool, for units of work that write and for everything a generation does
   (`session_scope`);
-- a small read pool, for requests that only read (`read_scope`: lists, details, auth), so
+- the read pool, for requests that only read (`read_scope`: lists, details, API keys), so
   they never queue behind a burst of stream start-ups on the main pool.
 
-A session holds its connection only from its first query to its end, and read-only units
-hold it for their statements alone: on PostgreSQL they run in autocommit (no BEGIN/COMMIT
-round trips; READ COMMITTED gives each statement its own snapshot either way), on SQLite
-without a transaction, so they never take or wait for the write lock (WAL readers do not
-block). Waiting longer than KILN_DATABASE_POOL_TIMEOUT for a connection answers 503.
+A session holds its connection only from its first query to its end. Read-only units run
+without a transaction: autocommit on PostgreSQL (no BEGIN/COMMIT round trips; READ
+COMMITTED gives each statement its own snapshot either way), none on SQLite, so they never
+take or wait for its write lock (WAL readers do not block). SQLite's writes take turns in
+the process. A request that waits longer than KILN_DATABASE_POOL_TIMEOUT for a connection
+(KILN_SQLITE_BUSY_TIMEOUT for its turn to write) is answered 503; background units wait.
 """
 
 import asyncio
