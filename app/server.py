@@ -5,6 +5,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from app.accept_loop import LOOP
 from app.core.config import get_settings
 from app.main import create_app
 
@@ -26,6 +27,7 @@ def serve(host: str, port: int) -> None:
     app = create_app()
     config = uvicorn.Config(
         app,
+        loop=LOOP,  # uvloop, accepting new connections in batches (app/accept_loop.py)
         host=host,
         port=port,
         log_level=settings.log_level.lower(),

@@ -75,6 +75,7 @@ SUMMARY_HEADERS = [
     "read errors",
     "TTFE p50 / p99 ms",
     "stream errors",
+    "event-loop lag p99 ms",
     "pool: peak out / queued / timeouts",
 ]
 
@@ -225,14 +226,14 @@ class Bench:
             for index in range(self.args.seed_messages - 1):
                 await chat(f"seed message {index}", self.conversation_id)
 
-    async def pool(self, action: str = "") -> list[dict[str, Any]]:
+    async def pool(self, action: str = "") -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.base, timeout=60) as client:
             if action == "reset":
                 (await client.post("/_bench/pool/reset")).raise_for_status()
-                return []
+                return {}
             answer = await client.get("/_bench/pool")
             answer.raise_for_status()
-            return list(answer.json())
+            return dict(answer.json())
 
     # -- one level -----------------------------------------------------------------------
     async def kiln_stream(self, user: str, timeout: float) -> StreamResult:
@@ -278,7 +279,7 @@ class Bench:
             t_end = time.perf_counter()
             kiln_cpu = (cpu_seconds(self.kiln.pid) - cpu0) / (t_end - t0) * 100
             machine_cpu = (busy_seconds() - busy0) / (t_end - t0) * 100
-            pools = await self.pool()
+            figures = await self.pool()
             assert poller.stdin is not None
             poller.stdin.write(b"stop\n")
             await poller.stdin.drain()
@@ -294,7 +295,8 @@ class Bench:
             "t0": t0,
             "all_started": all_started,
             "t_end": t_end,
-            "pools": pools,
+            "pools": figures["pools"],
+            "loop": figures["loop"],
             "kiln_cpu": kiln_cpu,
             "machine_cpu": machine_cpu,
             "n_chunks": n_chunks,
@@ -385,6 +387,7 @@ def level_report(level: dict[str, Any]) -> str:
             p3(times),
             f"{level['all_started'] - level['t0']:.1f}",
             f"{level['t_end'] - level['t0']:.1f}",
+            f"{level['loop']['p50_ms']} / {level['loop']['p99_ms']} / {level['loop']['max_ms']}",
             f"{level['kiln_cpu']:.0f}%",
             f"{level['machine_cpu']:.0f}%",
         ]
@@ -396,6 +399,7 @@ def level_report(level: dict[str, Any]) -> str:
         "TTFE p50 / p99 / max ms",
         "all started after s",
         "all ended after s",
+        "event-loop lag p50 / p99 / max ms",
         "Kiln CPU",
         "machine CPU",
     ]
@@ -451,6 +455,7 @@ def summary_row(b: Bench, level: dict[str, Any], when: str) -> list[str]:
         str(len(read_errors(level, ENDPOINTS))),
         f"{ms(pct(times, 50))} / {ms(pct(times, 99))}",
         str(len(stream_errors(level))),
+        str(level["loop"]["p99_ms"]),
         f"{peak} / {queued} / {timeouts}",
     ]
 

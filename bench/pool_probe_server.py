@@ -10,6 +10,7 @@ Same app (``app.main.create_app``), same uvicorn settings and shutdown handling 
   checked out and of overflow, how many checkouts found the pool full and had to queue, how
   long checkouts took (queueing, connecting and pre-ping) and how long connections stayed
   checked out (hold), and checkout timeouts;
+  ``loop``: how late a 10 ms sleep wakes up (the event loop's delay, p50/p99/max);
 - ``POST /_bench/pool/reset``: start counting afresh.
 
 The figures come from SQLAlchemy's pool events (``checkout``/``checkin``) and from timing
@@ -19,6 +20,7 @@ The figures come from SQLAlchemy's pool events (``checkout``/``checkin``) and fr
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field
@@ -136,6 +138,36 @@ class PoolProbe:
         return [figures.report() for figures in self.figures.values()]
 
 
+class LoopLag:
+    """How late a 10 ms sleep wakes up: the event loop's own delay, which every request
+    and every database round trip of the process waits through too."""
+
+    TICK = 0.01
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def reset(self) -> None:
+        self.lags = []
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(self.TICK)
+            self.lags.append(time.perf_counter() - start - self.TICK)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "name": "event loop lag",
+            "p50_ms": round(_pct(self.lags, 50) * 1000, 2),
+            "p99_ms": round(_pct(self.lags, 99) * 1000, 2),
+            "max_ms": round(_pct(self.lags, 100) * 1000, 2),
+        }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
@@ -154,17 +186,25 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     app = create_app()
 
-    async def pool_figures() -> list[dict[str, Any]]:
-        return probe.report()
+    lag = LoopLag()
+
+    async def pool_figures() -> dict[str, Any]:
+        return {"pools": probe.report(), "loop": lag.report()}
 
     async def reset() -> dict[str, str]:
         probe.reset()
+        lag.reset()
         return {"result": "success"}
 
     app.add_api_route("/_bench/pool", pool_figures, methods=["GET"])
     app.add_api_route("/_bench/pool/reset", reset, methods=["POST"])
+    try:  # the event loop `kiln serve` runs on (older trees: uvicorn's default)
+        from app.accept_loop import LOOP
+    except ImportError:
+        LOOP = "auto"
     config = uvicorn.Config(
         app,
+        loop=LOOP,
         host=args.host,
         port=args.port,
         log_level=settings.log_level.lower(),
