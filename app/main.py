@@ -13,7 +13,7 @@ from app.api.router import root
 from app.core.config import get_settings
 from app.core.db import dispose_engine
 from app.runtime import build_runtime
-from app.services.apps.keys import forget_app
+from app.services.apps.auth import forget_app
 from app.services.generation.reaper import reap_orphans
 from app.services.generation.upkeep import start_upkeep, stop_upkeep
 from app.services.workflows.as_tool import install_workflow_tools

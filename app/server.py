@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 from sse_starlette.sse import AppStatus
 
+from app.accept_loop import LOOP
 from app.core.config import get_settings
 from app.main import create_app
 from app.runtime import Runtime, ShutdownPlan
@@ -97,6 +98,7 @@ def serve(host: str, port: int) -> None:
     app = create_app()
     config = uvicorn.Config(
         app,
+        loop=LOOP,  # uvloop, accepting new connections in batches (app/accept_loop.py)
         host=host,
         port=port,
         log_level=settings.log_level.lower(),

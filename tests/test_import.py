@@ -17,9 +17,10 @@ from sqlmodel import select as model_select
 
 from app.core.db import get_engine, session_scope
 from app.models import ApiToken, App
+from app.services.apps.auth import app_for_key
 from app.services.apps.dsl import DslError
 from app.services.apps.importer import import_app
-from app.services.apps.keys import app_for_key, create_key, list_apps
+from app.services.apps.keys import create_key, list_apps
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "dsl"
 KEY = re.compile(r"app-[A-Za-z0-9]{24}")

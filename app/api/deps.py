@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from app.core.errors import Forbidden, Unauthorized
 from app.models import App
 from app.runtime import Runtime
-from app.services.apps import keys as apps
+from app.services.apps import auth
 
 
 async def current_app(request: Request) -> App:
@@ -17,7 +17,7 @@ async def current_app(request: Request) -> App:
     scheme, token = header.split(None, 1)
     if scheme.lower() != "bearer":
         raise Unauthorized("Authorization scheme must be 'Bearer'")
-    app = await apps.app_for_key(token.strip())
+    app = await auth.app_for_key(token.strip())
     if app is None:
         raise Unauthorized("Access token is invalid")
     if app.status != "normal":

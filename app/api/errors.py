@@ -57,7 +57,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DifyError)
     async def _dify(_: Request, exc: DifyError) -> Response:
-        return _respond(exc.code, exc.message, exc.status)
+        return _respond(exc.code, exc.message, exc.status, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:

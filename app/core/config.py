@@ -34,6 +34,16 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
     redis_url: str | None = None
+    # Connection pools (app/core/db.py): the main pool serves writes and generations; the
+    # read pool serves read-only requests, so they never queue behind stream start-up.
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    database_read_pool_size: int = Field(default=10, ge=1)
+    database_read_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout: float = Field(default=10.0, gt=0)  # then a 503, not a hang
+    database_ping_after: float = Field(default=1.0, ge=0)  # idle seconds before a ping
+    sqlite_busy_timeout: float = Field(default=30.0, gt=0)  # a write's wait for the writer
+    api_key_cache_ttl: float = Field(default=1.0, ge=0)  # per process; 0 = no cache
     secret_key: str = "kiln-development-secret-change-me"
     host: str = "127.0.0.1"
     port: int = 5001

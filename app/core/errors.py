@@ -9,6 +9,8 @@ STOCK_MESSAGES = {
     "please check your spelling and try again.",
     405: "The method is not allowed for the requested URL.",
     415: "The server does not support the media type transmitted in the request.",
+    503: "The server is temporarily unable to service your request due to maintenance "
+    "downtime or capacity problems. Please try again later.",
 }
 
 
@@ -18,6 +20,7 @@ class DifyError(Exception):
     code = "unknown"
     status = 500
     default_message = "Internal Server Error"
+    headers: dict[str, str] | None = None  # extra response headers (e.g. Retry-After)
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message if message is not None else self.default_message
@@ -71,6 +74,16 @@ ModelCurrentlyNotSupport = _error(
 CompletionRequestError = _error("completion_request_error", 400, "Completion request failed.")
 RateLimitError = _error("rate_limit_error", 429, "Rate Limit Error")
 TooManyRequests = _error("too_many_requests", 429, "Too many requests. Please try again later.")
+
+
+class ServiceUnavailable(DifyError):
+    """Werkzeug's 503 as Dify's error handler renders it; Kiln answers it when no database
+    connection frees up within KILN_DATABASE_POOL_TIMEOUT, instead of hanging on."""
+
+    code = "service_unavailable"
+    status = 503
+    default_message = STOCK_MESSAGES[503]
+    headers = {"Retry-After": "1"}
 
 
 def error_body(code: str, message: str, status: int) -> dict[str, object]:

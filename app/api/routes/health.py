@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.api.deps import RuntimeDep
-from app.core.db import get_engine
+from app.core.db import get_read_engine
 
 router = APIRouter(tags=["health"])
 PROBE_TIMEOUT = 2.0
@@ -21,7 +21,7 @@ async def health() -> dict[str, str]:
 async def _database_ok() -> bool:
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
-            async with get_engine().connect() as connection:
+            async with get_read_engine().connect() as connection:
                 await connection.execute(text("SELECT 1"))
         return True
     except Exception:

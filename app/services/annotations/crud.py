@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import page_offset, session_scope
+from app.core.db import page_offset, read_scope, session_scope
 from app.core.errors import NotFound
 from app.gateway.types import GatewayError
 from app.models import (
@@ -54,7 +54,7 @@ async def list_page(
                 func.lower(MessageAnnotation.content).like(pattern, escape="\\"),
             )
         )
-    async with session_scope() as session:
+    async with read_scope() as session:
         total = (
             await session.exec(select(func.count()).select_from(MessageAnnotation).where(*where))
         ).one()

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.db import session_scope
+from app.core.db import read_scope, session_scope
 from app.engine.classic_runner import ClassicJob, RunResult
 from app.engine.direct_answer import stream_direct_answer
 from app.engine.events import MessageStreamContext
@@ -33,7 +33,7 @@ class AnnotationMatch:
 async def reply_feature(app_id: str) -> dict[str, Any]:
     """`annotation_reply` as `/parameters` shows it: Dify derives it from the app's reply
     setting, not from the DSL."""
-    async with session_scope() as session:
+    async with read_scope() as session:
         setting = await session.get(AppAnnotationSetting, app_id)
     if setting is None or not setting.enabled:
         return {"enabled": False}
@@ -49,7 +49,7 @@ async def reply_feature(app_id: str) -> dict[str, Any]:
 
 
 async def find_match(runtime: Runtime, app_id: str, query: str) -> AnnotationMatch | None:
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         setting = await session.get(AppAnnotationSetting, app_id)
     if setting is None or not setting.enabled:
         return None

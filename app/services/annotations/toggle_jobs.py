@@ -148,7 +148,7 @@ async def _enable(
     provider, model = payload.embedding_provider_name, payload.embedding_model_name
     embedded: dict[str, tuple[str, list[float]]] = {}
     for _ in range(EMBED_ROUNDS):
-        async with session_scope() as session:
+        async with session_scope(read_only=True) as session:
             setting = await session.get(AppAnnotationSetting, app_id)
             if setting is None or setting.latest_job_id != job_id:
                 raise Superseded()  # stop embedding for a job that cannot commit
@@ -190,7 +190,7 @@ async def _disable(app_id: str, job_id: str) -> None:
 async def index_annotation(runtime: Runtime, app_id: str, annotation_id: str) -> None:
     """Embed one annotation's question if reply is enabled; store it only if neither the
     question nor the embedding model changed meanwhile (the newer write indexes then)."""
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         setting = await session.get(AppAnnotationSetting, app_id)
         annotation = await session.get(MessageAnnotation, annotation_id)
         if setting is None or not setting.enabled or annotation is None:

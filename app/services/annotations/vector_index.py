@@ -159,7 +159,7 @@ async def _load(app_id: str, version: str) -> _Loaded:
     cached = _cache.get(app_id)
     if cached is not None and cached.version == version:
         return cached
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         statement = select(AnnotationEmbedding.annotation_id, AnnotationEmbedding.vector).where(
             AnnotationEmbedding.app_id == app_id
         )
@@ -194,7 +194,7 @@ async def nearest(
             "app_id": setting.app_id,
             "dimensions": len(query_vector),
         }
-        async with session_scope() as session:
+        async with session_scope(read_only=True) as session:
             row = (await session.exec(PG_NEAREST, params=params)).first()  # type: ignore[call-overload]
         return (str(row[0]), 1.0 - float(row[1])) if row is not None else None
     loaded = await _load(setting.app_id, setting.index_version)

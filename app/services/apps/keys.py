@@ -1,24 +1,15 @@
-"""API keys: issue, list (hints only), revoke, and the lookup every request makes.
-
-Lookups are cached briefly per process. Any change to an app or its keys is announced
-(app/tasks/app_changes.py: Redis pub/sub when configured), and every replica drops what it
-cached of that app at once; the short lifetime covers a change made where no announcement
-can reach (a CLI without Redis)."""
+"""API keys: issue, list (hints only), revoke. The lookup every request makes is
+app/services/apps/auth.py."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from cachetools import TTLCache
 from sqlmodel import col, select
 
 from app.core.db import session_scope
 from app.core.security import generate_api_key, hash_api_key, key_hint
 from app.models import ApiToken, App
-from app.models.base import utcnow
 from app.services.apps.lookup import find_app_in
-
-KEY_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is a hint, not worth a write per call
-CACHE_SECONDS = 1.0
 
 
 def new_token(app_id: str, api_key: str) -> ApiToken:
@@ -69,46 +60,3 @@ async def revoke_key(key_id: str) -> str:
 async def list_apps() -> list[App]:
     async with session_scope() as session:
         return list((await session.exec(select(App).order_by(col(App.created_at)))).all())
-
-
-_apps_by_key: TTLCache[str, App] = TTLCache(maxsize=4096, ttl=CACHE_SECONDS)
-
-
-def forget_app(app_id: str | None) -> None:
-    """Drop cached lookups of one app (None: of every app)."""
-    if app_id is None:
-        _apps_by_key.clear()
-        return
-    for digest, app in list(_apps_by_key.items()):
-        if app.id == app_id:
-            _apps_by_key.pop(digest, None)
-
-
-async def app_for_key(api_key: str) -> App | None:
-    digest = hash_api_key(api_key)
-    cached = _apps_by_key.get(digest)
-    if cached is not None:
-        return cached
-    app = await _lookup_key(digest)
-    if app is not None:
-        _apps_by_key[digest] = app
-    return app
-
-
-async def _lookup_key(digest: str) -> App | None:
-    async with session_scope() as session:
-        row = (
-            await session.exec(
-                select(App, ApiToken)
-                .join(ApiToken, col(ApiToken.app_id) == col(App.id))
-                .where(ApiToken.token_hash == digest, ApiToken.type == "app")
-            )
-        ).first()
-        if row is None:
-            return None
-        app, token = row
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at > KEY_TOUCH_INTERVAL:
-            token.last_used_at = now
-            session.add(token)
-        return app

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from app.core.db import session_scope
+from app.core.db import read_scope
 from app.engine.agents.history import ThoughtRecord
 from app.models import MessageAgentThought
 from app.models.base import timestamp
@@ -37,7 +37,7 @@ async def _rows(message_ids: list[str]) -> Sequence[MessageAgentThought]:
         .where(col(MessageAgentThought.message_id).in_(message_ids))
         .order_by(col(MessageAgentThought.message_id), col(MessageAgentThought.position))
     )
-    async with session_scope() as session:
+    async with read_scope() as session:
         return (await session.exec(statement)).all()
 
 

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from sqlalchemy import and_, delete, or_
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import session_scope
+from app.core.db import read_scope, session_scope
 from app.core.errors import NotFound
 from app.models import (
     Conversation,
@@ -72,7 +72,7 @@ async def list_page(
     descending = sort_by.startswith("-")
     field_name = sort_by.lstrip("-")
     field = col(getattr(Conversation, field_name))
-    async with session_scope() as session:
+    async with read_scope() as session:
         statement = _owned(app_id, end_user.id)
         if last_id:
             cursor = (await session.exec(statement.where(Conversation.id == last_id))).first()
@@ -92,7 +92,7 @@ async def list_page(
 
 async def find_owned(app_id: str, user: str | None, conversation_id: str) -> Conversation:
     end_user_id = await end_user_id_or_404(app_id, user)
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         return await get_owned(session, app_id, end_user_id, conversation_id)
 
 
@@ -110,19 +110,18 @@ async def rename(app_id: str, user: str | None, conversation_id: str, name: str)
 async def set_generated_name(conversation_id: str, name: str, only_if: str | None = None) -> bool:
     """Store a generated title (never touches `updated_at`, as Dify). With `only_if`, only
     while the name is still that value, so a manual rename made meanwhile wins."""
-    async with session_scope() as session:
-        conversation = await session.get(Conversation, conversation_id)
-        if conversation is None or conversation.is_deleted:
-            return False
-        if only_if is not None and conversation.name != only_if:
-            return False
-        conversation.name = name
-        session.add(conversation)
-    return True
+    statement = update(Conversation).where(
+        col(Conversation.id) == conversation_id, col(Conversation.is_deleted).is_(False)
+    )
+    if only_if is not None:
+        statement = statement.where(col(Conversation.name) == only_if)
+    async with session_scope(background=True) as session:  # one statement, no read first
+        result = await session.exec(statement.values(name=name))
+    return bool(result.rowcount)
 
 
 async def first_query(conversation_id: str) -> str | None:
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         statement = (
             select(Message.query)
             .where(Message.conversation_id == conversation_id)

@@ -2,7 +2,7 @@
 
 from sqlmodel import col, select
 
-from app.core.db import page_offset, session_scope
+from app.core.db import page_offset, read_scope, session_scope
 from app.core.errors import InvalidParam
 from app.models import MessageFeedback
 from app.models.base import utcnow
@@ -51,7 +51,7 @@ async def ratings_for(end_user_id: str, message_ids: list[str]) -> dict[str, str
     """The end user's rating of each listed message, in one query."""
     if not message_ids:
         return {}
-    async with session_scope() as session:
+    async with read_scope() as session:
         statement = select(MessageFeedback.message_id, MessageFeedback.rating).where(
             col(MessageFeedback.message_id).in_(message_ids),
             MessageFeedback.from_source == USER_SOURCE,
@@ -63,7 +63,7 @@ async def ratings_for(end_user_id: str, message_ids: list[str]) -> dict[str, str
 
 async def app_feedbacks(app_id: str, page: int, limit: int) -> FeedbackList:
     """Every feedback of the app (user and admin), newest first, offset-paged."""
-    async with session_scope() as session:
+    async with read_scope() as session:
         statement = (
             select(MessageFeedback)
             .where(MessageFeedback.app_id == app_id)

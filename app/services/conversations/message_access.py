@@ -3,7 +3,7 @@ this end user, in a conversation that still exists (else 404 "Message Not Exists
 
 from sqlmodel import col, select
 
-from app.core.db import session_scope
+from app.core.db import read_scope
 from app.core.errors import NotFound
 from app.models import Conversation, Message
 from app.services.end_users import lookup as end_users
@@ -16,7 +16,7 @@ async def owned_message(app_id: str, user: str | None, message_id: str) -> Messa
     end_user = await end_users.find(app_id, user)
     if end_user is None:
         raise NotFound(MESSAGE_NOT_EXISTS)
-    async with session_scope() as session:
+    async with read_scope() as session:
         statement = (
             select(Message)
             .join(Conversation, col(Conversation.id) == col(Message.conversation_id))

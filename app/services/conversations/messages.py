@@ -1,9 +1,11 @@
 """Message history of a conversation: newest first with a limit+1 probe, returned oldest
 first, paged backwards with `first_id`."""
 
+import asyncio
+
 from sqlmodel import col, select
 
-from app.core.db import session_scope
+from app.core.db import read_scope
 from app.core.errors import NotFound
 from app.models import Message
 from app.schemas.conversation import MessageItem, MessagePage
@@ -22,7 +24,7 @@ async def list_page(
     end_user = await end_users.find(app_id, user)
     if end_user is None:
         raise NotFound("Conversation Not Exists.")
-    async with session_scope() as session:
+    async with read_scope() as session:
         conversation = await get_owned(session, app_id, end_user.id, conversation_id)
         statement = select(Message).where(Message.conversation_id == conversation.id)
         if first_id:
@@ -35,12 +37,13 @@ async def list_page(
     has_more = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
-    ratings = await feedback.ratings_for(end_user.id, [r.id for r in rows])
-    data = [MessageItem.of(r, {"rating": ratings[r.id]} if r.id in ratings else None) for r in rows]
-    # message_files and agent_thoughts for the whole page, one query each.
+    # Ratings, message_files and agent_thoughts for the whole page: one query each, side by
+    # side on the read pool (a busy process takes a while to get back to each answer).
     ids = [r.id for r in rows]
-    files = await message_files_for(ids)
-    thoughts = await thoughts_for(ids)
+    ratings, files, thoughts = await asyncio.gather(
+        feedback.ratings_for(end_user.id, ids), message_files_for(ids), thoughts_for(ids)
+    )
+    data = [MessageItem.of(r, {"rating": ratings[r.id]} if r.id in ratings else None) for r in rows]
     for item in data:
         item.message_files = files.get(item.id, [])
         item.agent_thoughts = thoughts.get(item.id, [])

@@ -62,7 +62,7 @@ async def generate_title(runtime: Runtime, app: App, query: str) -> str:
 
 
 async def _answered(message_id: str) -> bool:
-    async with session_scope() as session:
+    async with session_scope(read_only=True, background=True) as session:
         message = await session.get(Message, message_id)
     return message is not None and message.status != "error"
 

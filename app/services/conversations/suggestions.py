@@ -55,7 +55,7 @@ def parse_questions(text: str) -> list[str]:
 
 
 async def _history(conversation_id: str) -> str:
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         statement = (
             select(Message)
             .where(Message.conversation_id == conversation_id, col(Message.is_running).is_(False))

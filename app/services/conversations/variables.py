@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 
-from app.core.db import session_scope
+from app.core.db import read_scope, session_scope
 from app.core.errors import BadRequest, NotFound
 from app.models import ConversationVariable
 from app.models.base import utcnow
@@ -80,7 +80,7 @@ async def list_page(
     variable_name: str | None,
 ) -> ConversationVariablePage:
     end_user_id = await end_user_id_or_404(app_id, user)
-    async with session_scope() as session:
+    async with read_scope() as session:
         conversation = await get_owned(session, app_id, end_user_id, conversation_id)
         statement = select(ConversationVariable).where(
             ConversationVariable.conversation_id == conversation.id

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import session_scope
+from app.core.db import read_scope, session_scope
 from app.core.errors import DifyError, InvalidParam
 from app.core.nul import check_no_nul
 from app.models import EndUser
@@ -51,7 +51,8 @@ async def get_or_create(app_id: str, user: str | None) -> EndUser:
 
 
 async def _get_or_create(app_id: str, session_id: str) -> EndUser:
-    async with session_scope() as session:
+    # On the main pool: this is a generation's start-up, not a read request.
+    async with session_scope(read_only=True) as session:
         found = await _find(session, app_id, session_id)
         if found is not None:
             return found
@@ -68,7 +69,7 @@ async def _get_or_create(app_id: str, session_id: str) -> EndUser:
         return end_user
     except IntegrityError:
         # A concurrent request created it first.
-        async with session_scope() as session:
+        async with session_scope(read_only=True) as session:
             found = await _find(session, app_id, session_id)
             assert found is not None
             return found
@@ -80,8 +81,11 @@ async def find(app_id: str, user: str | None) -> EndUser | None:
     cached = _known.get((app_id, session_id))
     if cached is not None:
         return cached
-    async with session_scope() as session:
-        return await _find(session, app_id, session_id)
+    async with read_scope() as session:
+        found = await _find(session, app_id, session_id)
+    if found is not None:
+        _known[(app_id, session_id)] = found
+    return found
 
 
 class EndUserNotFound(DifyError):
@@ -92,7 +96,7 @@ class EndUserNotFound(DifyError):
 
 async def get_by_id(app_id: str, end_user_id: str) -> EndUser:
     """`GET /v1/end-users/{id}`: an end user of the calling app, else 404."""
-    async with session_scope() as session:
+    async with read_scope() as session:
         end_user = await session.get(EndUser, end_user_id)
     if end_user is None or end_user.app_id != app_id:
         raise EndUserNotFound()

@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from app.core.config import get_settings
-from app.core.db import session_scope
+from app.core.db import read_scope, session_scope
 from app.models import MessageFile, UploadFile
 from app.services.files.file_classes import guess_mime
 from app.services.files.request_files import url_name
@@ -34,24 +34,33 @@ def _item(mf: MessageFile, upload: UploadFile | None) -> dict[str, Any]:
     }
 
 
-async def stored_message_files(
-    message_ids: list[str],
-) -> list[tuple[MessageFile, UploadFile | None]]:
-    """The messages' files with their uploads (None for remote URLs), in request order."""
-    if not message_ids:
-        return []
-    statement = (
+def _files_of(message_ids: list[str]) -> Any:
+    return (
         select(MessageFile, UploadFile)
         .join(UploadFile, col(UploadFile.id) == col(MessageFile.upload_file_id), isouter=True)
         .where(col(MessageFile.message_id).in_(message_ids))
         .order_by(col(MessageFile.created_at), col(MessageFile.id))
     )
-    async with session_scope() as session:
-        return [(mf, upload) for mf, upload in (await session.exec(statement)).all()]
+
+
+async def stored_message_files(
+    message_ids: list[str],
+) -> list[tuple[MessageFile, UploadFile | None]]:
+    """The messages' files with their uploads (None for remote URLs), in request order
+    (a generation's history: the main pool)."""
+    if not message_ids:
+        return []
+    async with session_scope(read_only=True) as session:
+        return [(mf, upload) for mf, upload in (await session.exec(_files_of(message_ids))).all()]
 
 
 async def message_files_for(message_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """`message_files` of listed messages (a read request: the read pool)."""
+    if not message_ids:
+        return {}
+    async with read_scope() as session:
+        rows = (await session.exec(_files_of(message_ids))).all()
     found: dict[str, list[dict[str, Any]]] = {}
-    for mf, upload in await stored_message_files(message_ids):
+    for mf, upload in rows:
         found.setdefault(mf.message_id, []).append(_item(mf, upload))
     return found

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from sqlmodel import col, select
 
 from app.core.config import Settings
-from app.core.db import session_scope
+from app.core.db import read_scope
 from app.core.errors import NotFound
 from app.models import Message, MessageFile, UploadFile
 from app.services.files.errors import FileAccessDenied, FileNotFound
@@ -36,7 +36,7 @@ class FileBody:
 
 async def owned_upload(app_id: str, file_id: str) -> UploadFile:
     """Dify's rule: the file must be attached to a message of this app."""
-    async with session_scope() as session:
+    async with read_scope() as session:
         used_here = (
             select(MessageFile.id)
             .join(Message, col(Message.id) == col(MessageFile.message_id))
@@ -114,7 +114,7 @@ async def signed_preview(
     timestamp, nonce, sign = (params.get(k, "") for k in ("timestamp", "nonce", "sign"))
     if not verify(settings, kind, file_id, timestamp, nonce, sign):
         raise NotFound(SIGNATURE_INVALID)
-    async with session_scope() as session:
+    async with read_scope() as session:
         upload = await session.get(UploadFile, file_id)
     if upload is None or (kind == "image-preview" and not _is_image(upload)):
         raise NotFound(SIGNATURE_INVALID)

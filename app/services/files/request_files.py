@@ -114,7 +114,7 @@ async def _local(app_id: str, entry: dict[str, Any]) -> RequestFile:
         file_id = str(uuid.UUID(str(raw_id)))
     except ValueError:
         raise InvalidParam("Invalid upload file id format") from None
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         row = (
             await session.exec(
                 select(UploadFile).where(UploadFile.id == file_id, UploadFile.app_id == app_id)

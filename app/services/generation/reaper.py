@@ -19,7 +19,7 @@ INTERRUPTED = "The generation was interrupted: the server running it stopped."
 
 
 async def reap_orphans(heartbeat: WorkerHeartbeat) -> int:
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         statement = select(Message.worker_id).where(col(Message.is_running).is_(True)).distinct()
         worker_ids = {w for w in (await session.exec(statement)).all() if w}
         running_without_worker = (

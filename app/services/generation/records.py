@@ -20,7 +20,7 @@ NIL_PARENT = "00000000-0000-0000-0000-000000000000"
 
 
 async def load_history(conversation_id: str) -> list[Turn]:
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         statement = (
             select(Message)
             .where(Message.conversation_id == conversation_id, col(Message.is_running).is_(False))
@@ -90,7 +90,7 @@ async def finish_message(
     }
     if result.error is not None:
         values = _failure_values(error_text or str(result.error))
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))
         session.add_all(_thought_row(message_id, step) for step in result.thoughts)
         if result.error is None:
@@ -126,7 +126,7 @@ async def fail_message(message_id: str, error: str, partial_answer: str | None =
     values = _failure_values(error)
     if partial_answer is not None:
         values["answer"] = stored_answer(partial_answer)
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         await session.exec(
             update(Message)
             .where(col(Message.id) == message_id, col(Message.is_running).is_(True))
@@ -151,6 +151,6 @@ async def save_running_answers(answers: dict[str, str]) -> None:
         {"message_id": message_id, "text": stored_answer(text), "at": now}
         for message_id, text in answers.items()
     ]
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         connection = await session.connection()
         await connection.execute(_SAVE_RUNNING, rows)

@@ -87,7 +87,7 @@ async def owned_conversation(
 ) -> Conversation | None:
     if conversation_id is None:
         return None
-    async with session_scope() as session:
+    async with session_scope(read_only=True) as session:
         conversation = await get_owned(session, app.id, end_user.id, conversation_id)
     if conversation.status != "normal":
         raise errors.ConversationCompleted()

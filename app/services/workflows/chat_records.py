@@ -30,7 +30,7 @@ async def finish_chat_message(
             provider_response_latency=float(usage.get("latency", 0.0)),
             message_metadata=metadata or {},
         )
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         await session.exec(update(Message).where(col(Message.id) == message_id).values(**values))
         if error is None:
             conversation_id = (

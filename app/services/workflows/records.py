@@ -98,7 +98,7 @@ class NodeRecorder:
         if not batch:
             return
         try:
-            async with session_scope() as session:
+            async with session_scope(background=True) as session:
                 session.add_all(batch)
         except Exception:
             logger.exception(
@@ -125,7 +125,7 @@ async def finish_run(run_id: str, outcome: WorkflowOutcome, secrets: frozenset[s
         "exceptions_count": outcome.exceptions,
         "finished_at": utcnow(),
     }
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         await session.exec(
             update(WorkflowRun).where(col(WorkflowRun.id) == run_id).values(**values)
         )
@@ -133,7 +133,7 @@ async def finish_run(run_id: str, outcome: WorkflowOutcome, secrets: frozenset[s
 
 async def fail_run(run_id: str, error: str) -> None:
     values = {"status": "failed", "error": error, "finished_at": utcnow()}
-    async with session_scope() as session:
+    async with session_scope(background=True) as session:
         await session.exec(
             update(WorkflowRun).where(col(WorkflowRun.id) == run_id).values(**values)
         )

@@ -7,14 +7,14 @@ from typing import Any
 from sqlalchemy import Text, func
 from sqlmodel import col, select
 
-from app.core.db import page_offset, session_scope
+from app.core.db import page_offset, read_scope
 from app.core.errors import NotFound
 from app.models import EndUser, WorkflowAppLog, WorkflowRun
 from app.models.base import timestamp
 
 
 async def run_detail(app_id: str, run_id: str) -> dict[str, Any]:
-    async with session_scope() as session:
+    async with read_scope() as session:
         run = await session.get(WorkflowRun, run_id)
     if run is None or run.app_id != app_id:
         raise NotFound("Workflow run not found.")
@@ -92,7 +92,7 @@ async def list_logs(
         inputs_text = func.cast(col(WorkflowRun.inputs), Text)
         outputs_text = func.cast(col(WorkflowRun.outputs), Text)
         statement = statement.where(inputs_text.ilike(pattern) | outputs_text.ilike(pattern))
-    async with session_scope() as session:
+    async with read_scope() as session:
         total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
         rows = (
             await session.exec(
