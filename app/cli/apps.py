@@ -1,12 +1,21 @@
-"""`kiln apps …`: import (new, or in place), list, versions, rollback, sync, delete, export."""
+"""`kiln apps …`: import (new, or in place), list, versions, rollback, sync, delete, export.
+Import and list also show each app's triggers: webhook URLs, schedules."""
 
 import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.cli.common import announce, error, print_problems, run
 from app.core.config import get_settings
+
+
+def _triggers(apps: list[Any]) -> dict[str, list[Any]]:
+    """Each app's webhooks (their URLs) and schedules, as `triggers` lines show them."""
+    from app.services.triggers.listing import app_triggers
+
+    return dict(run(app_triggers(get_settings(), apps)))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -25,6 +34,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return error(str(exc))
     print_problems(imported.warnings, imported.problems)
     app, version = imported.app, imported.version
+    triggers = _triggers([app]).get(app.id, [])
     record = {
         "app_id": app.id,
         "name": app.name,
@@ -33,24 +43,32 @@ def cmd_import(args: argparse.Namespace) -> int:
         "version": version.number if version else None,
         "workflow_id": version.id if version and app.app_mode.is_graph else None,
         "changed": imported.changed,
+        "triggers": [info.as_json() for info in triggers],
     }
     if args.json:
         print(json.dumps(record, ensure_ascii=False))
-    elif args.app:
+        return 0
+    if args.app:
         state = f"version {record['version']}" if imported.changed else "unchanged"
         print(f"updated {app.name} ({app.mode}) app_id={app.id}: {state}")
     else:
         print(f"imported {app.name} ({app.mode}) app_id={app.id}")
         print(f"api key (shown once): {imported.api_key}")
+    for info in triggers:
+        print(f"  {info.describe()}")
     return 0
 
 
 def cmd_list(_: argparse.Namespace) -> int:
     from app.services.apps.keys import list_apps
 
-    for app in run(list_apps()):
+    apps = run(list_apps())
+    triggers = _triggers(apps)
+    for app in apps:
         name = f"  [{app.source_key}]" if app.source_key else ""
         print(f"{app.id}  {app.mode:<14} {app.name}{name}")
+        for info in triggers.get(app.id, []):
+            print(f"    {info.describe()}")
     return 0
 
 
