@@ -6,6 +6,7 @@ the node, recorded with `triggered_from: webhook`; a refused call writes nothing
 import asyncio
 import contextlib
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,10 +17,12 @@ from sqlmodel import select
 from app.core.config import get_settings
 from app.core.db import session_scope
 from app.models import UploadFile
-from app.services.apps.importer import update_app
+from app.services.apps.importer import import_app, update_app
 from app.services.apps.versions import rollback
 from tests.support.dsl import auth, graph_dsl, make_app
 from tests.support.triggers import finished_runs, runs_of, webhook_path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dsl"
 
 
 def _hook(**data: Any) -> dict[str, Any]:
@@ -324,3 +327,24 @@ async def test_the_webhook_id_stays_with_its_node(client: httpx.AsyncClient) -> 
     assert await webhook_path(app_id, "hook") == path
     assert (await client.put(path)).status_code == 200
     await finished_runs(app_id, 2)
+
+
+async def test_a_dify_export_with_triggers_is_served(client: httpx.AsyncClient) -> None:
+    """A Dify-shaped export (webhook and schedule feeding one aggregator, URLs cleared by
+    the export) imports cleanly and answers its webhook as configured."""
+    text = (FIXTURES / "workflow_triggers_v0_5_0.yml").read_text(encoding="utf-8")
+    imported = await import_app(text)
+    assert imported.problems == ()
+    app_id = imported.app.id
+    path = await webhook_path(app_id, "1764000000001")
+    refused = await client.post(path, json={"order_id": "A-1"})
+    assert refused.json() == {
+        "error": "Bad Request",
+        "message": "Required header missing: X-Shop-Token",
+    }
+    resp = await client.post(
+        path, json={"order_id": "A-1", "items": [{"sku": "x"}]}, headers={"x-shop-token": "t"}
+    )
+    assert (resp.status_code, resp.json()) == (202, {"accepted": True})
+    [run] = await finished_runs(app_id, 1)
+    assert run.status == "succeeded" and run.outputs == {"event": "A-1"}
