@@ -15,10 +15,11 @@ from sqlmodel import col, update
 
 from app.core.config import get_settings
 from app.core.db import session_scope
-from app.models import AppTrigger
+from app.models import AppTrigger, TriggerFire
 from app.models.base import utcnow
 from app.services.apps.importer import import_app, update_app
 from app.services.triggers.listing import app_triggers
+from app.services.triggers.scheduler import KEEP_FIRES, prune_fires
 from tests.support.dsl import auth, graph_dsl, make_app
 from tests.support.triggers import finished_runs, fires_of, runs_of, trigger_row
 
@@ -162,3 +163,32 @@ async def test_a_tick_of_an_app_that_cannot_run_is_spent_without_a_run(
     fires = await fires_of(app_id)
     assert fires and all(f.workflow_run_id is None for f in fires)
     assert await runs_of(app_id) == []
+
+
+async def test_triggers_in_an_advanced_chat_app_never_fire(client: httpx.AsyncClient) -> None:
+    nodes = [
+        {"id": "start", "type": "start"},
+        _tick(mode="cron", cron_expression=EVERY_2S),
+        {"id": "answer", "type": "answer", "answer": "hi"},
+    ]
+    text = graph_dsl("advanced-chat", nodes, [("start", "answer"), ("tick", "answer")])
+    imported = await import_app(text)
+    assert imported.problems == (
+        "never fires: node tick (Every tick): triggers start workflow apps only, not "
+        "advanced-chat apps",
+    )
+    assert await app_triggers(get_settings(), [imported.app]) == {}
+    body = {"inputs": {}, "query": "hello", "user": "u", "response_mode": "blocking"}
+    key = imported.api_key or ""
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    assert resp.status_code == 200 and resp.json()["answer"] == "hi"
+
+
+async def test_old_fire_records_are_pruned(client: httpx.AsyncClient) -> None:
+    app_id, _ = await make_app(schedule_app(_tick(mode="cron", cron_expression="0 0 1 1 *")))
+    now = utcnow().replace(microsecond=0)
+    async with session_scope() as session:
+        for age in (timedelta(days=2), timedelta(hours=1)):
+            session.add(TriggerFire(app_id=app_id, node_id="tick", fire_at=now - age))
+    await prune_fires(now - KEEP_FIRES)
+    assert [f.fire_at for f in await fires_of(app_id)] == [now - timedelta(hours=1)]

@@ -224,6 +224,19 @@ async def test_form_text_and_head_calls(client: httpx.AsyncClient) -> None:
     assert run.outputs == {"ping": "1"}
 
 
+async def test_a_malformed_form_is_refused(client: httpx.AsyncClient) -> None:
+    hook = _hook(method="post", content_type="multipart/form-data", body=[{"name": "a"}])
+    app_id, _ = await make_app(hook_app(hook))
+    resp = await client.post(
+        await webhook_path(app_id, "hook"),
+        content=b"--x\r\nnot a part",
+        headers={"Content-Type": "multipart/form-data"},
+    )
+    assert resp.status_code == 400
+    assert resp.json()["message"].startswith("Invalid multipart body: ")
+    await _no_trace(app_id)
+
+
 async def test_files_in_a_form_and_an_octet_stream_body(client: httpx.AsyncClient) -> None:
     form = _hook(
         method="post",

@@ -63,17 +63,16 @@ class CompiledWorkflow:
 
 def trigger_only(graph: Workflow) -> str:
     """Why a workflow whose only entry points are triggers cannot be run by API."""
-    named: list[str] = []
-    for node_id in top_roots(graph.top):
-        spec = graph.top.spec(node_id)
-        named.append(f"{spec.type} node {spec.id} ({spec.title})")
-    ways = "its webhook is called or its schedule fires"
-    if all(graph.top.spec(n).type == "trigger-plugin" for n in top_roots(graph.top)):
-        ways = "a plugin trigger fires, which needs Dify's plugin daemon (Kiln has none)"
-    return (
-        "This workflow starts only from triggers (" + ", ".join(named) + ") and has no "
-        f"start node: it runs when {ways}, not by API."
-    )
+    roots = [graph.top.spec(node_id) for node_id in top_roots(graph.top)]
+    named = ", ".join(f"{spec.type} node {spec.id} ({spec.title})" for spec in roots)
+    if all(spec.type == "trigger-plugin" for spec in roots):
+        how = (
+            "its plugin triggers need Dify's plugin daemon, which Kiln does not have, so "
+            "nothing can start it"
+        )
+    else:
+        how = "it runs when its webhook is called or its schedule fires, not by API"
+    return f"This workflow starts only from triggers ({named}) and has no start node: {how}."
 
 
 def compile_workflow(workflow: Mapping[str, Any]) -> CompiledWorkflow:

@@ -64,8 +64,15 @@ def schedule_of(spec: NodeSpec, allow_seconds: bool) -> ScheduleReading:
 
 
 def trigger_problems(mode: str, dsl: Mapping[str, Any], allow_seconds: bool) -> tuple[str, ...]:
-    """What import reports of the triggers: schedules that cannot be read never fire."""
+    """What import reports of the triggers: schedules that cannot be read never fire, and
+    no trigger fires in an advanced-chat app (Dify has triggers in workflow apps only)."""
     found: list[str] = []
+    if mode == AppMode.ADVANCED_CHAT.value:
+        for spec in trigger_nodes(AppMode.WORKFLOW.value, dsl):
+            found.append(
+                f"never fires: node {spec.id} ({spec.title}): triggers start workflow apps "
+                "only, not advanced-chat apps"
+            )
     for spec in trigger_nodes(mode, dsl):
         if spec.type != SCHEDULE:
             continue
