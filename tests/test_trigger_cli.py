@@ -39,3 +39,18 @@ def test_import_and_list_show_webhook_urls_and_schedules(tmp_path: Path) -> None
         webhook.rsplit(" ", 1)[1],
     )
     assert (tick["cron"], tick["timezone"]) == ("30 7 * * *", "Europe/Berlin")
+
+
+def test_a_synced_folder_keeps_its_webhook_urls(tmp_path: Path) -> None:
+    env = kiln_env(f"sqlite:///{tmp_path / 'kiln.db'}")
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    (folder / "orders.yml").write_text(Path(EXPORT).read_text(encoding="utf-8"))
+    ok(kiln(env, "migrate"))
+    first, again = (ok(kiln(env, "apps", "sync", str(folder))) for _ in range(2))
+    urls = [
+        [line.split()[-1] for line in out.splitlines() if line.strip().startswith("webhook")]
+        for out in (first, again)
+    ]
+    assert len(urls[0]) == 1 and urls[0] == urls[1]
+    assert urls[0][0].startswith("http://127.0.0.1:5001/triggers/webhook/")

@@ -118,6 +118,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     report = run(sync_folder(settings, directory, prune=args.prune, keys=keys))
     changed = [e.app.id for e in report.entries if e.app and e.action in ("updated", "removed")]
     run(announce(*changed))
+    serving = [e.app for e in report.entries if e.app and e.action not in ("failed", "removed")]
+    triggers = _triggers(serving)
     for entry in report.entries:
         app = entry.app
         mode = app.mode if app else ""
@@ -127,6 +129,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             key = keys.get(entry.name) or derived_key(settings.secret_key, entry.name)
         detail = key or entry.error or ""
         print(f"{title:<28} {mode:<14} {entry.action:<10} {detail}".rstrip())
+        for info in triggers.get(app.id, []) if app else []:
+            print(f"  {info.describe()}")
         if entry.action == "failed":
             print(f"error: {entry.path}: {entry.error}", file=sys.stderr)
         print_problems(entry.warnings, entry.problems, indent="  ")
