@@ -150,6 +150,21 @@ async def test_refused_calls_answer_difys_400_and_write_nothing(
     await _no_trace(app_id)
 
 
+async def test_a_webhook_node_kiln_cannot_read_answers_why(client: httpx.AsyncClient) -> None:
+    imported = await import_app(hook_app(_hook(content_type="application/xml")))
+    assert imported.problems == (
+        "fails when reached: node hook (Incoming): webhook content type 'application/xml' "
+        "is not supported",
+    )
+    resp = await client.get(await webhook_path(imported.app.id, "hook"))
+    assert resp.status_code == 400
+    assert resp.json() == {
+        "error": "Bad Request",
+        "message": "webhook content type 'application/xml' is not supported",
+    }
+    await _no_trace(imported.app.id)
+
+
 async def test_an_unknown_webhook_is_a_404(client: httpx.AsyncClient) -> None:
     resp = await client.post("/triggers/webhook/no-such-webhook-id-12345", json={})
     assert resp.status_code == 404
