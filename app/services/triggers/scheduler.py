@@ -66,10 +66,11 @@ async def fire(runtime: Runtime, trigger: AppTrigger, app: App, now: datetime) -
     following = Schedule(trigger.cron_expression, trigger.timezone).next_after(now)
     version = current_version(app)
     run: runs.TriggeredRun | None = None
+    problem: str | None = None
     try:
         version.compiled.check_runnable(trigger.node_id)
     except WorkflowUnrunnable as exc:
-        logger.warning("schedule %s of app %s cannot run: %s", trigger.node_id, app.id, exc)
+        problem = str(exc)
     else:
         end_user = await trigger_user(app.id)
         # Dify's schedule input: the moment it fired, in the node's timezone.
@@ -102,6 +103,7 @@ async def fire(runtime: Runtime, trigger: AppTrigger, app: App, now: datetime) -
     except (_Lost, IntegrityError):
         return None
     if run is None:
+        logger.warning("schedule %s of app %s cannot run: %s", trigger.node_id, app.id, problem)
         return None
     await runs.start(runtime, run)
     logger.info("schedule %s of app %s fired run %s", trigger.node_id, app.id, run.row.id)
