@@ -16,6 +16,7 @@ from app.runtime import build_runtime
 from app.services.apps.auth import forget_app
 from app.services.generation.reaper import reap_orphans
 from app.services.generation.upkeep import start_upkeep, stop_upkeep
+from app.services.triggers.scheduler import start_scheduler
 from app.services.workflows.as_tool import install_workflow_tools
 from app.services.workflows.reaper import reap_orphan_runs
 
@@ -33,9 +34,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # A change to an app (an update, a revoked key) drops what this replica cached of it.
     await runtime.app_changes.start(forget_app)
     upkeep = start_upkeep(runtime)
+    scheduler = start_scheduler(runtime)  # schedule triggers (off with KILN_SCHEDULER_ENABLED)
     try:
         yield
     finally:
+        if scheduler is not None:  # no run starts once the exit began
+            runtime.begin_shutdown()
+            await scheduler.stop()
         # Upkeep (answer saves, heartbeats, the reaper) goes on while streams drain.
         await runtime.drain()
         await stop_upkeep(upkeep)

@@ -56,6 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["KILN_OFFLINE_TOKEN_DELAY"] = "0.002"
     os.environ["KILN_LOG_LEVEL"] = "warning"
     os.environ["KILN_SHUTDOWN_GRACE_PERIOD"] = "5"
+    # Schedule tests tick every few seconds: a sixth (seconds) cron field (test-only).
+    os.environ["KILN_SCHEDULER_CRON_SECONDS"] = "true"
     for name in ("KILN_MODEL_OVERRIDE", "KILN_APP_MAX_ACTIVE_REQUESTS"):
         os.environ.pop(name, None)
     for name in list(os.environ):

@@ -82,7 +82,16 @@ def test_migrate_import_list_and_keys(sqlite_env: tuple[dict[str, str], Path]) -
 
     out = ok(kiln(env, "apps", "import", str(FIXTURES / "v0_5_0_chat.yml"), "--json"))
     record = json.loads(out.strip().splitlines()[-1])
-    assert set(record) == {"app_id", "name", "mode", "api_key", "version", "workflow_id", "changed"}
+    assert set(record) == {
+        "app_id",
+        "name",
+        "mode",
+        "api_key",
+        "version",
+        "workflow_id",
+        "changed",
+        "triggers",
+    }
     assert (record["name"], record["mode"]) == ("Recipe Coach", "chat")
     assert uuid.UUID(record["app_id"]) and is_key(record["api_key"])
 

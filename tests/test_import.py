@@ -41,6 +41,7 @@ VALID = {
     "v0_5_0_chat.yml": ("chat", "Recipe Coach", "0.5.0"),
     "v0_6_0_agent_chat.yml": ("agent-chat", "Order Desk Agent", "0.6.0"),
     "workflow_v0_5_0.yml": ("workflow", "Article Summariser", "0.5.0"),
+    "workflow_triggers_v0_5_0.yml": ("workflow", "Order Desk", "0.5.0"),
     "wrapped_data_chat.json": ("chat", "Haiku Buddy", "0.5.0"),
     "wrapped_data_chat.yml": ("chat", "Haiku Buddy", "0.5.0"),
 }

@@ -3,7 +3,9 @@ read whole, and a client that leaves while sending it treated as gone, not as a 
 
 Multipart bodies (uploads, audio) may be as large as the largest upload limit plus room for
 the form's other parts; the upload readers apply their own per-class limits inside that.
-Every other body is held to `KILN_REQUEST_BODY_SIZE_LIMIT`."""
+Every other body is held to `KILN_REQUEST_BODY_SIZE_LIMIT`, but webhook calls
+(`/triggers/…`, multipart included) to `KILN_WEBHOOK_REQUEST_BODY_MAX_SIZE`, as Dify holds
+them to its WEBHOOK_REQUEST_BODY_MAX_SIZE."""
 
 import logging
 
@@ -23,6 +25,7 @@ TOO_LARGE = "The data value transmitted exceeds the capacity limit."  # Werkzeug
 # A form's parts besides the file: up to 32 parts of at most 64 KiB (see
 # app/services/files/multipart.py), their headers and the boundaries.
 MULTIPART_HEADROOM = 4 * MB
+TRIGGERS_PREFIX = "/triggers/"
 
 
 class BodyTooLarge(Exception):
@@ -30,6 +33,8 @@ class BodyTooLarge(Exception):
 
 
 def body_limit(scope: Scope, settings: Settings) -> int:
+    if scope["path"].startswith(TRIGGERS_PREFIX):
+        return settings.webhook_request_body_max_size
     for name, value in scope["headers"]:
         if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
             return max(largest_upload_limit(settings), AUDIO_SIZE_LIMIT) + MULTIPART_HEADROOM

@@ -1,5 +1,5 @@
-"""Mounts every area's router: the Service API under /v1, probes and signed files at the
-root."""
+"""Mounts every area's router: the Service API under /v1, probes, signed files and webhook
+triggers at the root."""
 
 from fastapi import APIRouter
 
@@ -16,6 +16,7 @@ from app.api.routes import (
     index,
     messages,
     signed_files,
+    triggers,
     workflows,
 )
 
@@ -38,5 +39,6 @@ service_api.include_router(annotations.router)
 root = APIRouter()
 root.include_router(health.router)
 root.include_router(signed_files.router)
+root.include_router(triggers.router)
 root.include_router(service_api)
 root.include_router(index.bare_prefix)

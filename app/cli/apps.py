@@ -1,12 +1,21 @@
-"""`kiln apps …`: import (new, or in place), list, versions, rollback, sync, delete, export."""
+"""`kiln apps …`: import (new, or in place), list, versions, rollback, sync, delete, export.
+Import and list also show each app's triggers: webhook URLs, schedules."""
 
 import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.cli.common import announce, error, print_problems, run
 from app.core.config import get_settings
+
+
+def _triggers(apps: list[Any]) -> dict[str, list[Any]]:
+    """Each app's webhooks (their URLs) and schedules, as `triggers` lines show them."""
+    from app.services.triggers.listing import app_triggers
+
+    return dict(run(app_triggers(get_settings(), apps)))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -25,6 +34,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return error(str(exc))
     print_problems(imported.warnings, imported.problems)
     app, version = imported.app, imported.version
+    triggers = _triggers([app]).get(app.id, [])
     record = {
         "app_id": app.id,
         "name": app.name,
@@ -33,24 +43,32 @@ def cmd_import(args: argparse.Namespace) -> int:
         "version": version.number if version else None,
         "workflow_id": version.id if version and app.app_mode.is_graph else None,
         "changed": imported.changed,
+        "triggers": [info.as_json() for info in triggers],
     }
     if args.json:
         print(json.dumps(record, ensure_ascii=False))
-    elif args.app:
+        return 0
+    if args.app:
         state = f"version {record['version']}" if imported.changed else "unchanged"
         print(f"updated {app.name} ({app.mode}) app_id={app.id}: {state}")
     else:
         print(f"imported {app.name} ({app.mode}) app_id={app.id}")
         print(f"api key (shown once): {imported.api_key}")
+    for info in triggers:
+        print(f"  {info.describe()}")
     return 0
 
 
 def cmd_list(_: argparse.Namespace) -> int:
     from app.services.apps.keys import list_apps
 
-    for app in run(list_apps()):
+    apps = run(list_apps())
+    triggers = _triggers(apps)
+    for app in apps:
         name = f"  [{app.source_key}]" if app.source_key else ""
         print(f"{app.id}  {app.mode:<14} {app.name}{name}")
+        for info in triggers.get(app.id, []):
+            print(f"    {info.describe()}")
     return 0
 
 
@@ -100,6 +118,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     report = run(sync_folder(settings, directory, prune=args.prune, keys=keys))
     changed = [e.app.id for e in report.entries if e.app and e.action in ("updated", "removed")]
     run(announce(*changed))
+    serving = [e.app for e in report.entries if e.app and e.action not in ("failed", "removed")]
+    triggers = _triggers(serving)
     for entry in report.entries:
         app = entry.app
         mode = app.mode if app else ""
@@ -109,6 +129,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             key = keys.get(entry.name) or derived_key(settings.secret_key, entry.name)
         detail = key or entry.error or ""
         print(f"{title:<28} {mode:<14} {entry.action:<10} {detail}".rstrip())
+        for info in triggers.get(app.id, []) if app else []:
+            print(f"  {info.describe()}")
         if entry.action == "failed":
             print(f"error: {entry.path}: {entry.error}", file=sys.stderr)
         print_problems(entry.warnings, entry.problems, indent="  ")

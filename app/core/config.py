@@ -102,6 +102,19 @@ class Settings(BaseSettings):
     tools_fetch_max_bytes: int = 10 * 1024 * 1024  # bytes a builtin tool's web reply may have
     workflow_call_max_depth: int = 5  # workflow-as-tool nesting (Dify's WORKFLOW_CALL_MAX_DEPTH)
 
+    # Triggers (workflow apps' `trigger-webhook` and `trigger-schedule` nodes). Webhook URLs
+    # printed by the CLI start with trigger_url (Dify's TRIGGER_URL; empty: this server's
+    # http://host:port); a webhook call's body may have webhook_request_body_max_size bytes
+    # (Dify's WEBHOOK_REQUEST_BODY_MAX_SIZE). A replica with scheduler_enabled looks for due
+    # schedules every scheduler_poll_interval seconds; of all replicas, one fires each tick.
+    trigger_url: str = ""
+    webhook_request_body_max_size: int = Field(default=10 * 1024 * 1024, gt=0)
+    scheduler_enabled: bool = True
+    scheduler_poll_interval: float = Field(default=1.0, gt=0)
+    # Test-only: cron expressions may carry a sixth (seconds) field, so a test sees ticks
+    # seconds apart. Dify accepts five fields only; never set it in production.
+    scheduler_cron_seconds: bool = False
+
     # Site / version
     server_version: str = "1.9.2"
     files_url: str = ""

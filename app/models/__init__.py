@@ -14,6 +14,7 @@ from app.models.conversation_variable import ConversationVariable
 from app.models.end_user import EndUser
 from app.models.feedback import MessageFeedback
 from app.models.file import MessageFile, UploadFile
+from app.models.trigger import AppTrigger, TriggerFire
 from app.models.worker import WorkerHeartbeat
 from app.models.workflow import WorkflowAppLog, WorkflowNodeExecution, WorkflowRun
 
@@ -21,6 +22,7 @@ __all__ = [
     "AnnotationEmbedding",
     "ApiToken",
     "App",
+    "AppTrigger",
     "AppVersion",
     "AppAnnotationHitHistory",
     "AppAnnotationSetting",
@@ -32,6 +34,7 @@ __all__ = [
     "MessageAnnotation",
     "MessageFeedback",
     "MessageFile",
+    "TriggerFire",
     "UploadFile",
     "WorkflowAppLog",
     "WorkflowNodeExecution",

@@ -69,6 +69,11 @@ class KilnProcess:
         upkeep may be inside a SQLite transaction that the new replica's start-up waits on."""
         return await asyncio.to_thread(self.start, timeout)
 
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
     def terminate(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)

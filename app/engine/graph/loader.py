@@ -6,7 +6,8 @@ from typing import Any
 
 from app.engine.graph.model import SOURCE, EdgeSpec, Graph, NodeSpec, Workflow
 
-ROOT_TYPES = ("start", "trigger-webhook", "trigger-schedule", "trigger-plugin", "datasource")
+TRIGGER_TYPES = ("trigger-webhook", "trigger-schedule", "trigger-plugin")
+ROOT_TYPES = ("start", *TRIGGER_TYPES, "datasource")
 CONTAINER_TYPES = ("iteration", "loop")
 NOTE_TYPE = "custom-note"
 
@@ -70,6 +71,16 @@ def _top_root(nodes: Mapping[str, NodeSpec], edges: list[EdgeSpec]) -> str:
         if node.type in ROOT_TYPES:
             return node.id
     raise GraphError("The workflow has no start node.")
+
+
+def top_roots(top: Graph) -> list[str]:
+    """The top level's entry points (Dify's ROOT nodes with no incoming edge): a run starts
+    at one of them and skips the others with everything only they lead to."""
+    return [
+        spec.id
+        for spec in top.nodes.values()  # in the DSL's order
+        if spec.id in top.members and spec.type in ROOT_TYPES and not top.incoming[spec.id]
+    ]
 
 
 def container_root(container: NodeSpec, nodes: Mapping[str, NodeSpec]) -> str | None:

@@ -22,6 +22,8 @@ from app.engine.nodes.question_classifier.node import QuestionClassifierNode
 from app.engine.nodes.start.node import StartNode
 from app.engine.nodes.template_transform.node import TemplateTransformNode
 from app.engine.nodes.tool.node import ToolNode
+from app.engine.nodes.trigger_schedule.node import TriggerScheduleNode
+from app.engine.nodes.trigger_webhook.node import TriggerWebhookNode
 from app.engine.nodes.unavailable import UnavailableNode
 from app.engine.nodes.variable_aggregator.node import VariableAggregatorNode
 
@@ -50,6 +52,8 @@ NODE_TYPES: dict[str, type[Node]] = {
         AgentNode,
         KnowledgeRetrievalNode,
         DocumentExtractorNode,
+        TriggerWebhookNode,
+        TriggerScheduleNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
@@ -58,9 +62,11 @@ NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {
     "human-input": "human input nodes are not supported by Kiln",
-    "trigger-webhook": "webhook triggers are not supported by Kiln; run the app by API",
-    "trigger-schedule": "schedule triggers are not supported by Kiln; run the app by API",
-    "trigger-plugin": "plugin triggers are not supported by Kiln; run the app by API",
+    "trigger-plugin": (
+        "plugin triggers need Dify's plugin daemon and a trigger subscription to deliver "
+        "the plugin's events, which Kiln does not have: run the app by API, or give it a "
+        "webhook or schedule trigger instead"
+    ),
     "datasource": "RAG pipeline nodes are not supported by Kiln",
     "knowledge-index": "RAG pipeline nodes are not supported by Kiln",
 }

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.app_mode import AppMode
-from app.engine.graph.loader import GraphError, load_workflow
+from app.engine.graph.loader import TRIGGER_TYPES, GraphError, load_workflow, top_roots
 from app.engine.graph.model import Workflow
 from app.engine.graph.problems import GraphProblem, blocking, find_problems
 from app.engine.knowledge.sources import merge_resources
@@ -37,12 +37,42 @@ class CompiledWorkflow:
     nodes: dict[str, Node]
     problems: list[GraphProblem]
 
-    def check_runnable(self) -> Workflow:
+    def check_runnable(self, root_id: str | None = None) -> Workflow:
+        """The graph, when a run can start at `root_id` (a trigger's node) or, without one,
+        at the start node as a run by API does."""
         stoppers = blocking(self.problems)
         if self.graph is None or stoppers:
             reasons = "; ".join(p.describe() for p in stoppers) or "it has no graph"
             raise WorkflowUnrunnable(f"This workflow cannot run: {reasons}.")
+        self.entry(root_id)
         return self.graph
+
+    def entry(self, root_id: str | None = None) -> str:
+        """The node a run starts from. Without `root_id` that is the start node: a workflow
+        whose entry points are all triggers runs only when they fire, never by API."""
+        assert self.graph is not None
+        top = self.graph.top
+        if root_id is not None:
+            if root_id not in top_roots(top):
+                raise WorkflowUnrunnable(f"Node {root_id} is not an entry point of this workflow.")
+            return root_id
+        if top.spec(top.root_id).type in TRIGGER_TYPES:
+            raise WorkflowUnrunnable(trigger_only(self.graph))
+        return top.root_id
+
+
+def trigger_only(graph: Workflow) -> str:
+    """Why a workflow whose only entry points are triggers cannot be run by API."""
+    roots = [graph.top.spec(node_id) for node_id in top_roots(graph.top)]
+    named = ", ".join(f"{spec.type} node {spec.id} ({spec.title})" for spec in roots)
+    if all(spec.type == "trigger-plugin" for spec in roots):
+        how = (
+            "its plugin triggers need Dify's plugin daemon, which Kiln does not have, so "
+            "nothing can start it"
+        )
+    else:
+        how = "it runs when its webhook is called or its schedule fires, not by API"
+    return f"This workflow starts only from triggers ({named}) and has no start node: {how}."
 
 
 def compile_workflow(workflow: Mapping[str, Any]) -> CompiledWorkflow:
@@ -82,7 +112,9 @@ async def run_workflow(
     run_seconds: float,
     on_node_finished: Callable[[NodeExecution], None] | None = None,
 ) -> WorkflowOutcome:
-    graph = compiled.check_runnable()
+    graph = compiled.check_runnable(workflow.root_id)
+    root = compiled.entry(workflow.root_id)
+    others = tuple(node_id for node_id in top_roots(graph.top) if node_id != root)
     started = time.perf_counter()
     state = RunState(graph, compiled.nodes, run, workflow, stream, run_seconds)
     response_outputs: dict[str, Any] = {}
@@ -117,7 +149,8 @@ async def run_workflow(
         lambda text, selector: run.emit(stream.text(text, selector)),
         {node_id: node.written_variables() for node_id, node in compiled.nodes.items()},
     )
-    outcome = await LevelRunner(state, graph.top, pool, RunScope(), coordinator).run()
+    top = LevelRunner(state, graph.top, pool, RunScope(), coordinator, root, others)
+    outcome = await top.run()
     if outcome.status == "succeeded":
         coordinator.finish()
     status = outcome.status

@@ -127,6 +127,9 @@ class WorkflowRun:
     limits: WorkflowLimits = field(default_factory=WorkflowLimits)
     services: WorkflowServices = field(default_factory=WorkflowServices)
     inputs: dict[str, Any] = field(default_factory=dict)  # validated start inputs
+    # The entry point a trigger started the run from (a webhook or schedule node); None:
+    # the start node, as for a run by API.
+    root_id: str | None = None
     history: list[Turn] = field(default_factory=list)  # earlier turns, for LLM memory
     call_depth: int = 0  # workflow-as-tool nesting: 0 for a run a client started
     # Retriever resources the run's LLM nodes took as context, one group per LLM node run

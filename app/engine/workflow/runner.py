@@ -72,9 +72,13 @@ class LevelRunner:
         pool: VariablePool,
         scope: RunScope,
         coordinator: ResponseCoordinator | None = None,
+        root_id: str | None = None,
+        other_roots: tuple[str, ...] = (),
     ) -> None:
         self._engine = engine
         self._level = level
+        self._root_id = root_id or level.root_id
+        self._other_roots = other_roots
         self._pool = pool
         self._scope = scope
         self._coordinator = coordinator
@@ -87,7 +91,8 @@ class LevelRunner:
 
     async def run(self) -> LevelOutcome:
         run = self._engine.run
-        ready: list[tuple[str, str | None]] = [(self._level.root_id, None)]
+        ready: list[tuple[str, str | None]] = [(self._root_id, None)]
+        self._skip_other_roots()
         outcome: LevelOutcome | None = None
         stop_wait = asyncio.ensure_future(run.stop.wait())
         try:
@@ -138,6 +143,24 @@ class LevelRunner:
         self._running.clear()
 
     # -- edges -------------------------------------------------------------------------
+    def _skip_other_roots(self) -> None:
+        """Entry points this run did not start from (a start node beside triggers, or the
+        other triggers) are skipped with everything only they lead to, as Dify marks
+        inactive root branches before a run: a join they share with the active root waits
+        for nothing of theirs."""
+        if not self._other_roots:
+            return
+        never: list[tuple[str, str | None]] = []  # nothing is taken yet: nothing gets ready
+        for root in self._other_roots:
+            self._skipped.append(root)
+            for edge in self._level.outgoing[root]:
+                self._edges[edge.id] = SKIPPED
+        for root in self._other_roots:
+            for target in dict.fromkeys(e.target for e in self._level.outgoing[root]):
+                self._settle(target, never, predecessor=root)
+        if self._coordinator is not None:
+            self._coordinator.skipped(self._skipped)
+
     def _after(self, node_id: str, handle: str) -> list[tuple[str, str | None]]:
         """Mark the node's outgoing edges; return the nodes that became ready."""
         branching = self._engine.is_branch(node_id)

@@ -10,6 +10,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.app_mode import AppMode
+from app.core.config import get_settings
 from app.core.db import session_scope
 from app.core.security import derived_api_key, generate_api_key
 from app.engine.workflow.engine import compile_workflow
@@ -20,6 +21,7 @@ from app.services.apps.keys import new_token
 from app.services.apps.knowledge_check import knowledge_problems
 from app.services.apps.lookup import find_app_in
 from app.services.apps.tool_check import tool_problems
+from app.services.triggers.sync import sync_triggers, trigger_problems
 
 
 class ModeMismatch(ValueError):
@@ -40,18 +42,27 @@ class ImportedApp:
 
 
 def graph_problems(parsed: ParsedDsl) -> tuple[str, ...]:
-    """What will not run: the graph's problems, then unmapped knowledge bases (any mode)."""
+    """What will not run: the graph's problems and schedules that never fire, then
+    unmapped knowledge bases (any mode)."""
     knowledge = knowledge_problems(parsed)
     if not AppMode(parsed.mode).is_graph:
         return knowledge
     compiled = compile_workflow(parsed.document["workflow"])
+    allow_seconds = get_settings().scheduler_cron_seconds
     return (
         tuple(
             ("the app cannot run: " if p.blocking else "fails when reached: ") + p.describe()
             for p in compiled.problems
         )
+        + trigger_problems(parsed.mode, parsed.document, allow_seconds)
         + knowledge
     )
+
+
+async def sync_app_triggers(session: AsyncSession, app: App) -> None:
+    """The app's webhooks and schedules as its current version has them."""
+    allow_seconds = get_settings().scheduler_cron_seconds
+    await sync_triggers(session, app.id, app.mode, app.dsl, allow_seconds)
 
 
 def dsl_digest(text: str) -> str:
@@ -108,6 +119,7 @@ async def import_app(
         session.add(app)
         await session.flush()
         version = await _add_version(session, app, parsed, text)
+        await sync_app_triggers(session, app)
         api_key = key or generate_api_key()
         session.add(new_token(app.id, api_key))
     return ImportedApp(app, api_key, parsed.warnings, problems, version)
@@ -127,9 +139,12 @@ async def update_app(ref: str, text: str) -> ImportedApp:
             )
         current = await session.get(AppVersion, app.current_version_id or "")
         if current is not None and current.dsl_sha256 == dsl_digest(text):
+            # Nothing changes, but trigger rows an older Kiln never made are made now.
+            await sync_app_triggers(session, app)
             return ImportedApp(app, None, parsed.warnings, problems, current, changed=False)
         apply_dsl(app, parsed)
         version = await _add_version(session, app, parsed, text)
+        await sync_app_triggers(session, app)
     return ImportedApp(app, None, parsed.warnings, problems, version)
 
 

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from app.core.db import session_scope
 from app.models import App, AppVersion
 from app.services.apps.dsl import parse_dsl
-from app.services.apps.importer import apply_dsl
+from app.services.apps.importer import apply_dsl, sync_app_triggers
 from app.services.apps.lookup import find_app_in
 
 
@@ -59,6 +59,7 @@ async def rollback(ref: str, version: str) -> tuple[App, AppVersion]:
         apply_dsl(app, parse_dsl(row.dsl_text))
         app.current_version_id = row.id
         session.add(app)
+        await sync_app_triggers(session, app)
     return app, row
 
 

@@ -13,21 +13,25 @@ from app.models import EndUser
 
 DEFAULT_USER = "DEFAULT-USER"
 SERVICE_API_TYPE = "service_api"
+TRIGGER_TYPE = "trigger"  # who webhook and schedule runs are by (Dify's InvokeFrom.TRIGGER)
 # `end_users.session_id` (and Dify's `external_user_id`) is a 255-character column:
 # PostgreSQL refuses a longer value, SQLite would keep it; both answer this 400 instead.
 MAX_USER_LENGTH = 255
 USER_TOO_LONG = f"Invalid parameter: user must be at most {MAX_USER_LENGTH} characters."
 
 
-async def _find(session: AsyncSession, app_id: str, user: str) -> EndUser | None:
+async def _find(
+    session: AsyncSession, app_id: str, user: str, kind: str = SERVICE_API_TYPE
+) -> EndUser | None:
     statement = select(EndUser).where(
-        EndUser.app_id == app_id, EndUser.type == SERVICE_API_TYPE, EndUser.session_id == user
+        EndUser.app_id == app_id, EndUser.type == kind, EndUser.session_id == user
     )
     return (await session.exec(statement)).first()
 
 
 # End users are never deleted, so a found row can be remembered.
 _known: LRUCache[tuple[str, str], EndUser] = LRUCache(maxsize=20000)
+_triggers: LRUCache[str, EndUser] = LRUCache(maxsize=20000)
 
 
 def _session_id(user: str | None) -> str:
@@ -50,17 +54,26 @@ async def get_or_create(app_id: str, user: str | None) -> EndUser:
     return end_user
 
 
-async def _get_or_create(app_id: str, session_id: str) -> EndUser:
+async def trigger_user(app_id: str) -> EndUser:
+    """The end user webhook and schedule runs of an app are by: Dify's anonymous default
+    user of the `trigger` type."""
+    cached = _triggers.get(app_id)
+    if cached is None:
+        cached = _triggers[app_id] = await _get_or_create(app_id, DEFAULT_USER, TRIGGER_TYPE)
+    return cached
+
+
+async def _get_or_create(app_id: str, session_id: str, kind: str = SERVICE_API_TYPE) -> EndUser:
     # On the main pool: this is a generation's start-up, not a read request.
     async with session_scope(read_only=True) as session:
-        found = await _find(session, app_id, session_id)
+        found = await _find(session, app_id, session_id, kind)
         if found is not None:
             return found
     try:
         async with session_scope() as session:
             end_user = EndUser(
                 app_id=app_id,
-                type=SERVICE_API_TYPE,
+                type=kind,
                 external_user_id=session_id,
                 session_id=session_id,
                 is_anonymous=session_id == DEFAULT_USER,
@@ -70,7 +83,7 @@ async def _get_or_create(app_id: str, session_id: str) -> EndUser:
     except IntegrityError:
         # A concurrent request created it first.
         async with session_scope(read_only=True) as session:
-            found = await _find(session, app_id, session_id)
+            found = await _find(session, app_id, session_id, kind)
             assert found is not None
             return found
 
