@@ -41,6 +41,15 @@ class NodeError(Exception):
         self.process_data = dict(process_data or {})
 
 
+class NodePaused(Exception):
+    """The node waits for something outside the run (a person's answer): the run pauses
+    here and later resumes, re-running this node with the answer in `WorkflowRun`."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        super().__init__("paused")
+        self.request = request  # what the service layer needs to ask (a form)
+
+
 @dataclass(slots=True)
 class Usage:
     prompt_tokens: int = 0

@@ -10,6 +10,7 @@ from app.engine.nodes.code.node import CodeNode
 from app.engine.nodes.document_extractor.node import DocumentExtractorNode
 from app.engine.nodes.end.node import EndNode
 from app.engine.nodes.http_request.node import HttpRequestNode
+from app.engine.nodes.human_input.node import HumanInputNode
 from app.engine.nodes.if_else.node import IfElseNode
 from app.engine.nodes.iteration.node import IterationNode
 from app.engine.nodes.knowledge_retrieval.node import KnowledgeRetrievalNode
@@ -54,6 +55,7 @@ NODE_TYPES: dict[str, type[Node]] = {
         DocumentExtractorNode,
         TriggerWebhookNode,
         TriggerScheduleNode,
+        HumanInputNode,
     )
 }
 # The aggregator's legacy id (2024 DSLs): Dify runs it as the aggregator.
@@ -61,7 +63,6 @@ NODE_TYPES["variable-assigner"] = VariableAggregatorNode
 
 # Types Dify has that Kiln does not run yet, with what would make them run.
 NOT_YET = {
-    "human-input": "human input nodes are not supported by Kiln",
     "trigger-plugin": (
         "plugin triggers need Dify's plugin daemon and a trigger subscription to deliver "
         "the plugin's events, which Kiln does not have: run the app by API, or give it a "

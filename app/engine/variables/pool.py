@@ -78,6 +78,19 @@ class VariablePool:
         """A reserved namespace's values (e.g. `conversation` to persist it)."""
         return self._values.setdefault(name, {})
 
+    def scopes(self) -> dict[str, dict[str, Any]]:
+        """Every namespace's values (a paused run's snapshot); shallow copies."""
+        return {key: dict(scope) for key, scope in self._values.items()}
+
+    @classmethod
+    def from_scopes(
+        cls, scopes: Mapping[str, Mapping[str, Any]], secrets: Iterable[str] = ()
+    ) -> "VariablePool":
+        pool = cls(secrets=secrets)
+        for key, scope in scopes.items():
+            pool._values[key] = dict(scope)
+        return pool
+
     def fork(self) -> "VariablePool":
         """A copy whose node scopes can be written without touching this one (a parallel
         iteration round); reserved namespaces stay shared, as Dify shares them."""

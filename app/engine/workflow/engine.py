@@ -18,11 +18,13 @@ from app.engine.nodes.base import Node, Usage
 from app.engine.nodes.registry import build_node, unsupported_reason
 from app.engine.run_context import RunContext
 from app.engine.variables.pool import VariablePool
+from app.engine.variables.values import plain
 from app.engine.workflow.env import RunScope, WorkflowRun
 from app.engine.workflow.events import NodeExecution, WorkflowStream
 from app.engine.workflow.responses import ResponseCoordinator
-from app.engine.workflow.runner import LevelRunner
-from app.engine.workflow.state import RunState
+from app.engine.workflow.runner import LevelRunner, LevelState
+from app.engine.workflow.snapshot import SNAPSHOT_VERSION, dump_pool, dump_usage, load_usage
+from app.engine.workflow.state import RunState, RunTotals
 
 RESPONSE_TYPE = {AppMode.ADVANCED_CHAT: "answer", AppMode.WORKFLOW: "end"}
 
@@ -101,6 +103,9 @@ class WorkflowOutcome:
     # What the LLM nodes took as context from knowledge results, merged as Dify merges
     # them for advanced-chat's `message_end`.
     retriever_resources: list[dict[str, Any]] = field(default_factory=list)
+    # A paused run: what each waiting node asks, and the snapshot to resume from (JSON).
+    pauses: list[dict[str, Any]] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None
 
 
 async def run_workflow(
@@ -111,13 +116,23 @@ async def run_workflow(
     stream: WorkflowStream,
     run_seconds: float,
     on_node_finished: Callable[[NodeExecution], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> WorkflowOutcome:
+    """`resume`: the snapshot of a paused run (its pool already restored into `pool`, the
+    answers in `workflow.human_decisions`); the run goes on from where it paused."""
     graph = compiled.check_runnable(workflow.root_id)
     root = compiled.entry(workflow.root_id)
     others = tuple(node_id for node_id in top_roots(graph.top) if node_id != root)
     started = time.perf_counter()
     state = RunState(graph, compiled.nodes, run, workflow, stream, run_seconds)
     response_outputs: dict[str, Any] = {}
+    earlier = 0.0  # seconds the run took before it paused
+    if resume is not None:
+        state.totals = RunTotals(**resume["totals"])
+        state.usages = [load_usage(u) for u in resume["usages"]]
+        response_outputs.update(resume["outputs"])
+        workflow.retriever_resources[:0] = resume["retriever_resources"]
+        earlier = float(resume["elapsed"])
 
     def finished(execution: NodeExecution) -> None:
         if execution.spec.parent_id is None and execution.spec.type in ("end", "answer"):
@@ -149,22 +164,47 @@ async def run_workflow(
         lambda text, selector: run.emit(stream.text(text, selector)),
         {node_id: node.written_variables() for node_id, node in compiled.nodes.items()},
     )
-    top = LevelRunner(state, graph.top, pool, RunScope(), coordinator, root, others)
+    level_state = None
+    if resume is not None:
+        coordinator.restore(resume["coordinator"])
+        level_state = LevelState.load(resume["level"])
+    top = LevelRunner(state, graph.top, pool, RunScope(), coordinator, root, others, level_state)
     outcome = await top.run()
     if outcome.status == "succeeded":
         coordinator.finish()
     status = outcome.status
     if status == "succeeded" and state.totals.exceptions:
         status = "partial-succeeded"
+    elapsed = earlier + time.perf_counter() - started
+    snapshot = None
+    if outcome.status == "paused" and outcome.state is not None:
+        snapshot = {
+            "version": SNAPSHOT_VERSION,
+            "pool": dump_pool(pool),
+            "level": outcome.state.dump(),
+            "coordinator": coordinator.export(),
+            "totals": {
+                "steps": state.totals.steps,
+                "tokens": state.totals.tokens,
+                "exceptions": state.totals.exceptions,
+                "next_index": state.totals.next_index,
+            },
+            "usages": [dump_usage(u) for u in state.usages],
+            "outputs": plain(response_outputs),
+            "retriever_resources": workflow.retriever_resources,
+            "elapsed": elapsed,
+        }
     return WorkflowOutcome(
         status=status,
         outputs=response_outputs if outcome.status == "succeeded" else {},
         error=outcome.error,
         answer=coordinator.text,
-        elapsed=time.perf_counter() - started,
+        elapsed=elapsed,
         total_tokens=state.totals.tokens,
         total_steps=state.totals.steps,
         exceptions=state.totals.exceptions,
         usages=state.usages,
         retriever_resources=merge_resources(workflow.retriever_resources),
+        pauses=[p.request for p in outcome.paused],
+        snapshot=snapshot,
     )

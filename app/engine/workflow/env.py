@@ -117,6 +117,16 @@ class WorkflowServices:
     knowledge: KnowledgeService | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HumanDecision:
+    """A paused human-input node's answer: a submitted form, or its timeout."""
+
+    action_id: str  # "" on timeout
+    data: dict[str, Any]  # submitted values by output variable name
+    timed_out: bool = False
+    expiration_time: int = 0  # the form's, as a Unix timestamp
+
+
 @dataclass(slots=True)
 class WorkflowRun:
     mode: AppMode
@@ -135,6 +145,8 @@ class WorkflowRun:
     # Retriever resources the run's LLM nodes took as context, one group per LLM node run
     # (advanced-chat `message_end`, merged by app/engine/knowledge/sources.py).
     retriever_resources: list[list[dict[str, Any]]] = field(default_factory=list)
+    # Answers of the human-input nodes this run paused at, by node id (a resumed run).
+    human_decisions: dict[str, HumanDecision] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

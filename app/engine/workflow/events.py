@@ -142,6 +142,15 @@ class WorkflowStream:
         """iteration_* and loop_* events (their data is built by the container node)."""
         return self._workflow_event(event, data)
 
+    def human_input_required(self, reason: dict[str, Any]) -> Event:
+        """A form the run waits for (Dify's HumanInputRequiredResponse)."""
+        data = {k: v for k, v in reason.items() if k != "TYPE"}
+        return self._workflow_event("human_input_required", data)
+
+    def workflow_paused(self, data: dict[str, Any]) -> Event:
+        """The run waits and this stream ends (Dify's WorkflowPauseStreamResponse)."""
+        return self._workflow_event("workflow_paused", data)
+
     def agent_log(self, data: dict[str, Any]) -> Event:
         """An agent node's log (Dify's AgentLogStreamResponse): `data` under the stream's
         envelope; advanced-chat envelopes carry no `workflow_run_id` for it."""

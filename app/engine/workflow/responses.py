@@ -14,6 +14,7 @@ and loops do not."""
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.engine.graph.model import Graph, NodeSpec
 from app.engine.variables.pool import MISSING, RESERVED, VariablePool
@@ -103,6 +104,27 @@ class ResponseCoordinator:
                 continue
             stack.extend(edge.source for edge in self._level.incoming[current])
         return frozenset(found)
+
+    def export(self) -> dict[str, Any]:
+        """Where streaming stands when the run pauses (no chunk is half relayed then: every
+        streaming node has finished and what it streamed went out)."""
+        return {
+            "finished": sorted(self._finished),
+            "text": self.text,
+            "sessions": [[s.node_id, s.position, s.queued] for s in self._sessions],
+            "queue": [s.node_id for s in self._queue],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from `export()`: answers already sent are not sent again."""
+        self._finished = {str(n) for n in state["finished"]}
+        self.text_parts = [str(state["text"])] if state["text"] else []
+        saved = {str(n): (int(p), bool(q)) for n, p, q in state["sessions"]}
+        self._sessions = [s for s in self._sessions if s.node_id in saved]
+        for session in self._sessions:
+            session.position, session.queued = saved[session.node_id]
+        by_id = {s.node_id: s for s in self._sessions}
+        self._queue = [by_id[str(n)] for n in state["queue"] if str(n) in by_id]
 
     # -- what the scheduler reports ----------------------------------------------------
     def node_finished(self, node_id: str) -> None:

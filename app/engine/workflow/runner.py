@@ -22,6 +22,7 @@ from app.engine.nodes.base import (
     Node,
     NodeContext,
     NodeError,
+    NodePaused,
     NodeResult,
     SubgraphOutcome,
     Usage,
@@ -44,8 +45,45 @@ class RunAborted(Exception):
 
 
 @dataclass(slots=True)
+class LevelState:
+    """Where a paused level stands: enough to go on without re-running finished nodes."""
+
+    edges: dict[str, int]
+    skipped: list[str]
+    steps: int
+    exceptions: int
+    ready: list[tuple[str, str | None]]  # the paused nodes, each with its predecessor
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "edges": self.edges,
+            "skipped": self.skipped,
+            "steps": self.steps,
+            "exceptions": self.exceptions,
+            "ready": [list(item) for item in self.ready],
+        }
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> "LevelState":
+        return cls(
+            edges={str(k): int(v) for k, v in data["edges"].items()},
+            skipped=[str(n) for n in data["skipped"]],
+            steps=int(data["steps"]),
+            exceptions=int(data["exceptions"]),
+            ready=[(str(n), None if p is None else str(p)) for n, p in data["ready"]],
+        )
+
+
+@dataclass(slots=True)
+class Paused:
+    node_id: str
+    predecessor: str | None
+    request: dict[str, Any]
+
+
+@dataclass(slots=True)
 class LevelOutcome:
-    status: str  # succeeded | failed | stopped
+    status: str  # succeeded | failed | stopped | paused
     error: str | None = None
     error_type: str | None = None
     failed_node: str | None = None
@@ -53,6 +91,8 @@ class LevelOutcome:
     exceptions: int = 0
     loop_ended: bool = False
     usage: Usage = field(default_factory=Usage)  # reported by this level's nodes
+    paused: list[Paused] = field(default_factory=list)
+    state: LevelState | None = None  # set when paused
 
 
 @dataclass(slots=True)
@@ -62,6 +102,7 @@ class _Done:
     error: str | None = None
     error_type: str | None = None
     loop_end: bool = False
+    paused: Paused | None = None
 
 
 class LevelRunner:
@@ -74,6 +115,7 @@ class LevelRunner:
         coordinator: ResponseCoordinator | None = None,
         root_id: str | None = None,
         other_roots: tuple[str, ...] = (),
+        resume: LevelState | None = None,
     ) -> None:
         self._engine = engine
         self._level = level
@@ -88,11 +130,21 @@ class LevelRunner:
         self._exceptions = 0
         self._usage = Usage()
         self._running: dict[asyncio.Task[_Done], str] = {}
+        self._paused: list[Paused] = []
+        self._resume = resume
+        if resume is not None:
+            self._edges.update(resume.edges)
+            self._skipped = list(resume.skipped)
+            self._steps, self._exceptions = resume.steps, resume.exceptions
 
     async def run(self) -> LevelOutcome:
         run = self._engine.run
-        ready: list[tuple[str, str | None]] = [(self._root_id, None)]
-        self._skip_other_roots()
+        ready: list[tuple[str, str | None]]
+        if self._resume is not None:  # the paused nodes run again, with their answers
+            ready = list(self._resume.ready)
+        else:
+            ready = [(self._root_id, None)]
+            self._skip_other_roots()
         outcome: LevelOutcome | None = None
         stop_wait = asyncio.ensure_future(run.stop.wait())
         try:
@@ -113,6 +165,9 @@ class LevelRunner:
                 for future in done:
                     node_id = self._running.pop(future)  # type: ignore[call-overload]
                     finished: _Done = future.result()
+                    if finished.paused is not None:  # its branch waits; others go on
+                        self._paused.append(finished.paused)
+                        continue
                     if finished.handle is None:
                         outcome = LevelOutcome(
                             "failed", finished.error, finished.error_type, node_id
@@ -129,11 +184,22 @@ class LevelRunner:
         finally:
             stop_wait.cancel()
             await self._cancel_running()
+        if outcome is None and self._paused:
+            outcome = LevelOutcome("paused", paused=self._paused, state=self._state())
         if outcome is None:
             outcome = LevelOutcome("succeeded")
         outcome.steps, outcome.exceptions = self._steps, self._exceptions
         outcome.usage = self._usage
         return outcome
+
+    def _state(self) -> LevelState:
+        return LevelState(
+            edges=dict(self._edges),
+            skipped=list(self._skipped),
+            steps=self._steps,
+            exceptions=self._exceptions,
+            ready=[(p.node_id, p.predecessor) for p in self._paused],
+        )
 
     async def _cancel_running(self) -> None:
         for task in self._running:
@@ -225,6 +291,8 @@ class LevelRunner:
         engine.emit(engine.stream.node_started(execution))
         try:
             result = await self._attempts(node, execution)
+        except NodePaused as paused:  # no node_finished: it finishes once resumed
+            return _Done(node_id, None, paused=Paused(node_id, predecessor, paused.request))
         except NodeError as exc:
             return self._failed(node, execution, exc)
         self._succeeded(node, execution, result)
@@ -269,7 +337,7 @@ class LevelRunner:
         )
         try:
             return await node.run(ctx)
-        except (NodeError, asyncio.CancelledError):
+        except (NodeError, NodePaused, asyncio.CancelledError):
             raise
         except Exception as exc:  # a bug in a node: the node fails, the server does not
             logger.exception("node %s (%s) crashed", node.id, node.spec.type)
