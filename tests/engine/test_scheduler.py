@@ -315,10 +315,10 @@ async def test_answers_stream_in_template_order_and_relay_tokens_live() -> None:
 
 
 async def test_unknown_node_types_fail_when_reached_and_blocking_problems_refuse() -> None:
-    nodes = [START, {"id": "form", "type": "human-input"}]
-    outcome, _ = await _run(_graph(nodes, [("start", "form")]))
+    nodes = [START, {"id": "rag", "type": "knowledge-index"}]
+    outcome, _ = await _run(_graph(nodes, [("start", "rag")]))
     assert outcome.status == "failed"
-    assert "human input nodes are not supported by Kiln" in str(outcome.error)
+    assert "RAG pipeline nodes are not supported by Kiln" in str(outcome.error)
     cyclic = _graph(
         [START, {"id": "a", "type": "t-value"}, {"id": "b", "type": "t-value"}],
         [("start", "a"), ("a", "b"), ("b", "a")],
