@@ -14,6 +14,7 @@ from app.models.conversation_variable import ConversationVariable
 from app.models.end_user import EndUser
 from app.models.feedback import MessageFeedback
 from app.models.file import MessageFile, UploadFile
+from app.models.human_input import HumanInputForm, WorkflowPause
 from app.models.trigger import AppTrigger, TriggerFire
 from app.models.worker import WorkerHeartbeat
 from app.models.workflow import WorkflowAppLog, WorkflowNodeExecution, WorkflowRun
@@ -29,6 +30,7 @@ __all__ = [
     "Conversation",
     "ConversationVariable",
     "EndUser",
+    "HumanInputForm",
     "Message",
     "MessageAgentThought",
     "MessageAnnotation",
@@ -38,6 +40,7 @@ __all__ = [
     "UploadFile",
     "WorkflowAppLog",
     "WorkflowNodeExecution",
+    "WorkflowPause",
     "WorkflowRun",
     "WorkerHeartbeat",
 ]
