@@ -27,8 +27,12 @@ async def respond(generation: Listener, streaming: bool, settings: Settings) -> 
     if not streaming:
         body: dict[str, Any] = await generation.blocking_response()
         return Response(orjson.dumps(body), media_type="application/json")
+    return sse_response(generation.sse(), settings)
+
+
+def sse_response(frames: AsyncIterator[bytes], settings: Settings) -> Response:
     return EventSourceResponse(
-        generation.sse(),
+        frames,
         sep="\n",
         ping=settings.ping_interval,
         ping_message_factory=_ping,

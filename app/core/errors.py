@@ -73,6 +73,10 @@ ModelCurrentlyNotSupport = _error(
 )
 CompletionRequestError = _error("completion_request_error", 400, "Completion request failed.")
 RateLimitError = _error("rate_limit_error", 429, "Rate Limit Error")
+# Human input forms (Dify's services/human_input_service.py).
+FormSubmitted = _error("human_input_form_submitted", 412, "This form has already been submitted")
+FormExpired = _error("human_input_form_expired", 412, "This form has expired")
+InvalidFormData = _error("invalid_form_data", 400, "Invalid form data")
 TooManyRequests = _error("too_many_requests", 429, "Too many requests. Please try again later.")
 
 

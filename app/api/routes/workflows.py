@@ -13,6 +13,7 @@ from app.runtime import Runtime
 from app.schemas.chat import WorkflowLogsQuery, WorkflowRunPayload
 from app.services.workflows import runs
 from app.services.workflows.launch import WorkflowCommand, check_workflow_app, start_workflow_run
+from app.services.workflows.paused_runs import stop_paused_run
 
 router = APIRouter(tags=["workflows"])
 
@@ -55,6 +56,7 @@ async def stop_workflow(
     check_workflow_app(app)
     # Dify checks no owner for a workflow stop: any user of the app may stop its run.
     await runtime.registry.request_stop(task_id, f"app-{app.id}")
+    await stop_paused_run(app.id, task_id)  # a paused run has no task left to hear it
     return {"result": "success"}
 
 

@@ -32,6 +32,10 @@ class Generation:
                     raise http_error(*(http or (event["code"], event["message"], event["status"])))
                 elif kind == "message_end":
                     return self._blocking_body("".join(parts), event["metadata"])
+                elif kind == "workflow_paused":  # a chatflow waiting on a human input form
+                    body = self._blocking_body("".join(parts), {})
+                    body["data"] = event["data"]
+                    return body
         finally:
             self.channel.detach()
         raise errors.DifyError()

@@ -1,6 +1,7 @@
 """Background upkeep of a serving process's generations: saving each running answer as it
 streams (batched, every KILN_ANSWER_SAVE_INTERVAL), and reaping the running messages and
-workflow runs of workers whose heartbeat lapsed (every KILN_HEARTBEAT_INTERVAL). Both run
+workflow runs of workers whose heartbeat lapsed and timing out human input forms (every
+KILN_HEARTBEAT_INTERVAL). Both run
 until the process has drained, so a stream that goes on during a graceful exit is saved
 too."""
 
@@ -11,6 +12,7 @@ import logging
 from app.runtime import Runtime
 from app.services.generation.reaper import reap_orphans
 from app.services.generation.records import save_running_answers
+from app.services.workflows.expiry import expire_due_forms
 from app.services.workflows.reaper import reap_orphan_runs
 
 logger = logging.getLogger("kiln.upkeep")
@@ -35,6 +37,10 @@ async def _reap(runtime: Runtime, interval: float) -> None:
             await reap_orphan_runs(runtime.heartbeat)
         except Exception:
             logger.exception("reaper run failed")
+        try:
+            await expire_due_forms(runtime)
+        except Exception:
+            logger.exception("human input form expiry failed")
 
 
 def start_upkeep(runtime: Runtime) -> list[asyncio.Task[None]]:

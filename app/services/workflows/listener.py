@@ -23,6 +23,23 @@ _BLOCKING_FIELDS = (
 )
 
 
+def paused_data(event: dict[str, Any]) -> dict[str, Any]:
+    """A blocking request's answer when its run paused: the run so far and its reasons."""
+    data = event["data"]
+    return {
+        "id": event["workflow_run_id"],
+        "workflow_run_id": event["workflow_run_id"],
+        "status": "paused",
+        "outputs": data.get("outputs") or {},
+        "paused_nodes": data.get("paused_nodes") or [],
+        "reasons": data.get("reasons") or [],
+        "elapsed_time": data.get("elapsed_time"),
+        "total_tokens": data.get("total_tokens"),
+        "total_steps": data.get("total_steps"),
+        "created_at": data.get("created_at"),
+    }
+
+
 @dataclass(slots=True)
 class WorkflowGeneration:
     task_id: str
@@ -42,6 +59,12 @@ class WorkflowGeneration:
                         "task_id": self.task_id,
                         "workflow_run_id": self.workflow_run_id,
                         "data": {key: data.get(key) for key in _BLOCKING_FIELDS},
+                    }
+                if kind == "workflow_paused":  # Dify's WorkflowAppPausedBlockingResponse
+                    return {
+                        "task_id": self.task_id,
+                        "workflow_run_id": self.workflow_run_id,
+                        "data": paused_data(event),
                     }
                 if kind == "error":
                     raise http_error(event["code"], event["message"], event["status"])

@@ -6,6 +6,7 @@ slot and the registry entry however it ends."""
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from app.services.workflows.chat_guards import (
     output_guard,
 )
 from app.services.workflows.chat_records import finish_chat_message
+from app.services.workflows.pauses import pause_run
 from app.services.workflows.records import NodeRecorder, fail_run, finish_run, skip_run
 from app.services.workflows.versions import WorkflowVersion
 
@@ -57,6 +59,9 @@ class GraphTask:
     started_inputs: dict[str, Any]  # what `workflow_started` shows: inputs and sys.*
     features: dict[str, Any] = field(default_factory=dict)  # the workflow's feature blocks
     speak: bool = False  # auto-play audio (advanced-chat streams only)
+    resume: dict[str, Any] | None = None  # a paused run's snapshot: it goes on from there
+    # Also told every event (a resumed run's followers, GET /workflow/{id}/events).
+    observer: Callable[[Event | None], None] | None = None
 
 
 def _message_usage(usages: list[Usage], elapsed: float) -> dict[str, Any]:
@@ -93,14 +98,27 @@ def _finished_data(task: GraphTask, outcome: WorkflowOutcome) -> dict[str, Any]:
     }
 
 
+def _delivery(task: GraphTask) -> Callable[[Event], None]:
+    observer = task.observer
+    if observer is None:
+        return task.channel.emit
+
+    def both(event: Event) -> None:
+        task.channel.emit(event)
+        observer(event)
+
+    return both
+
+
 async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
     stream, channel = task.stream, task.channel
+    deliver = _delivery(task)
     terminal: list[Event] = []
     if runtime.stopping.is_set():  # started as the process stops: ends at once, as stopped
         task.stop.set()
     # Auto-play text to speech (app/engine/tts.py) watches the answer's `message` events.
     tts = _start_tts(runtime, task) if task.speak else None
-    emit = channel.emit if tts is None else tts.watching(channel.emit)
+    emit = deliver if tts is None else tts.watching(deliver)
     chat = stream.chat
     if chat is not None:  # the answer as its client is sent it, saved while it streams
         emit = runtime.answers.track(chat.message_id).watching(emit)
@@ -130,20 +148,22 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
         except Exception:  # Redis down: entries expire on their own
             logger.warning("could not release task %s", task.workflow.task_id, exc_info=True)
         for event in terminal:
-            channel.emit(event)
+            deliver(event)
         try:
             if tts is not None:  # audio may follow message_end: the stream stays open
                 ended_well = bool(terminal) and terminal[-1]["event"] == "message_end"
                 await tts.finish(speak_rest=ended_well)
         finally:
             channel.close()
+            if task.observer is not None:
+                task.observer(None)
 
 
 async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event]:
     """The turn itself; returns the events that end its stream."""
     stream, chat = task.stream, task.stream.chat
     moderation = chat_moderation(runtime, task.app_id, task.features) if chat else None
-    if chat is not None:
+    if chat is not None and task.resume is None:
         query = str(task.pool.get(("sys", "query")) or "")
         early = await answer_first(
             runtime, task.app_id, moderation, chat, run, task.workflow.inputs, query
@@ -157,7 +177,10 @@ async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event
         watcher = asyncio.create_task(_stop_when_blocked(guard.blocked, task.stop))
     secrets = task.pool.secrets
     recorder = NodeRecorder(task.app_id, task.version.id, task.workflow.run_id, secrets)
-    run.emit(stream.workflow_started(task.version.id, task.started_inputs, task.created_at))
+    started = stream.workflow_started(task.version.id, task.started_inputs, task.created_at)
+    if task.resume is not None:
+        started["data"]["reason"] = "resumption"  # Dify's WorkflowStartReason
+    run.emit(started)
     try:
         outcome = await run_workflow(
             task.version.compiled,
@@ -167,11 +190,14 @@ async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event
             stream,
             runtime.settings.workflow_max_execution_time,
             recorder.add,
+            resume=task.resume,
         )
     finally:
         if watcher is not None:
             watcher.cancel()
         await recorder.close()
+    if outcome.status == "paused":
+        return await pause_run(runtime, task, outcome)
     if guard is not None and outcome.status != "failed":
         final = await guard.finish(outcome.answer)
         if final is not None:

@@ -1,0 +1,32 @@
+"""Stop requests that reach a paused run: nothing runs to hear them, so the run ends at
+once as `stopped` and its forms expire (Dify's stop command ends a resumed engine with
+that status; a paused run here never resumes)."""
+
+from sqlmodel import col, select, update
+
+from app.core.db import session_scope
+from app.models import WorkflowRun
+from app.models.base import utcnow
+from app.services.workflows.forms import close_forms
+
+
+async def stop_paused_run(app_id: str, task_id: str) -> bool:
+    async with session_scope() as session:
+        run = (
+            await session.exec(
+                select(WorkflowRun)
+                .where(col(WorkflowRun.app_id) == app_id)
+                .where(col(WorkflowRun.task_id) == task_id)
+                .where(col(WorkflowRun.status) == "paused")
+            )
+        ).first()
+        if run is None:
+            return False
+        await session.exec(
+            update(WorkflowRun)
+            .where(col(WorkflowRun.id) == run.id)
+            .where(col(WorkflowRun.status) == "paused")
+            .values(status="stopped", finished_at=utcnow())
+        )
+    await close_forms(run.id)
+    return True
