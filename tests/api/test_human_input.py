@@ -1,0 +1,271 @@
+"""Human input over HTTP, as Dify's service API answers it: a run that reaches a
+human-input node streams `human_input_required` and `workflow_paused` and ends; its form
+is read and submitted by token; the submission resumes the run (same workflow_run_id) to
+its end, followed through `GET /v1/workflow/{id}/events`; a second submission, an unknown
+token and an expired form get Dify's errors; blocking requests answer the pause; a stop
+ends a paused run."""
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from tests.support.dsl import auth, graph_dsl, make_app
+from tests.support.sse import read_stream
+
+START = {
+    "id": "start",
+    "type": "start",
+    "variables": [{"variable": "name", "label": "Name", "type": "text-input", "required": True}],
+}
+
+
+def _form(timeout: int = 1) -> dict[str, Any]:
+    return {
+        "id": "review",
+        "type": "human-input",
+        "title": "Review",
+        "form_content": "Check {{#start.name#}}: {{#$output.note#}}",
+        "inputs": [
+            {
+                "type": "paragraph",
+                "output_variable_name": "note",
+                "default": {"type": "variable", "selector": ["start", "name"], "value": ""},
+            }
+        ],
+        "user_actions": [
+            {"id": "approve", "title": "Approve", "button_style": "primary"},
+            {"id": "reject", "title": "Reject"},
+        ],
+        "timeout": timeout,
+        "timeout_unit": "hour",
+    }
+
+
+def _end(node_id: str, selector: list[str]) -> dict[str, Any]:
+    return {
+        "id": node_id,
+        "type": "end",
+        "outputs": [{"variable": "result", "value_selector": selector}],
+    }
+
+
+def workflow_app(timeout: int = 1) -> str:
+    nodes = [
+        START,
+        _form(timeout),
+        _end("yes", ["review", "note"]),
+        _end("no", ["review", "__action_value"]),
+        _end("late", ["review", "__action_id"]),
+    ]
+    edges = [
+        ("start", "review"),
+        ("review", "yes", "approve"),
+        ("review", "no", "reject"),
+        ("review", "late", "__timeout"),
+    ]
+    return graph_dsl("workflow", nodes, edges)
+
+
+def chat_app() -> str:
+    nodes = [
+        {"id": "start", "type": "start", "variables": []},
+        {"id": "first", "type": "answer", "answer": "Asked. "},
+        {**_form(), "form_content": "Q: {{#sys.query#}}"},
+        {"id": "then", "type": "answer", "answer": "Note: {{#review.note#}}"},
+    ]
+    edges = [("start", "first"), ("first", "review"), ("review", "then", "approve")]
+    return graph_dsl("advanced-chat", nodes, edges)
+
+
+async def _run(client: httpx.AsyncClient, key: str, user: str) -> list[dict[str, Any]]:
+    body = {"inputs": {"name": "Ada"}, "user": user, "response_mode": "streaming"}
+    async with client.stream("POST", "/v1/workflows/run", json=body, headers=auth(key)) as resp:
+        assert resp.status_code == 200
+        _, events = await read_stream(resp)
+    return events
+
+
+async def _events(
+    client: httpx.AsyncClient, key: str, run_id: str, user: str
+) -> list[dict[str, Any]]:
+    url = f"/v1/workflow/{run_id}/events"
+    async with client.stream("GET", url, params={"user": user}, headers=auth(key)) as resp:
+        assert resp.status_code == 200
+        _, events = await read_stream(resp)
+    return events
+
+
+async def _until_finished(client: httpx.AsyncClient, key: str, run_id: str) -> dict[str, Any]:
+    for _ in range(200):
+        detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+        if detail["status"] not in ("running", "paused"):
+            return dict(detail)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+async def test_a_run_pauses_then_resumes_on_submission(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-1")
+    names = [e["event"] for e in events]
+    assert names[-2:] == ["human_input_required", "workflow_paused"], names
+    assert "workflow_finished" not in names
+    required, paused = events[-2], events[-1]
+    run_id = required["workflow_run_id"]
+    form = required["data"]
+    assert form["node_id"] == "review" and form["node_title"] == "Review"
+    assert form["form_content"] == "Check Ada: {{#$output.note#}}"
+    assert form["actions"][0] == {"id": "approve", "title": "Approve", "button_style": "primary"}
+    assert form["resolved_default_values"] == {"note": "Ada"}
+    assert form["display_in_ui"] is True and isinstance(form["expiration_time"], int)
+    token = form["form_token"]
+    assert paused["data"]["paused_nodes"] == ["review"]
+    assert paused["data"]["status"] == "paused"
+    assert paused["data"]["reasons"][0]["TYPE"] == "human_input_required"
+    assert paused["data"]["reasons"][0]["form_token"] == token
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "paused"
+    waiting = await _events(client, key, run_id, "hi-1")
+    assert [e["event"] for e in waiting] == ["human_input_required", "workflow_paused"]
+
+    shown = await client.get(f"/v1/form/human_input/{token}", headers=auth(key))
+    assert shown.status_code == 200, shown.text
+    assert shown.json() == {
+        "form_content": "Check Ada: {{#$output.note#}}",
+        "inputs": form["inputs"],
+        "resolved_default_values": {"note": "Ada"},
+        "user_actions": form["actions"],
+        "expiration_time": form["expiration_time"],
+    }
+
+    bad = await client.post(
+        f"/v1/form/human_input/{token}",
+        json={"inputs": {"note": "x"}, "action": "maybe", "user": "hi-1"},
+        headers=auth(key),
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_form_data"
+    assert bad.json()["message"] == "Invalid action: maybe"
+    missing = await client.post(
+        f"/v1/form/human_input/{token}",
+        json={"inputs": {}, "action": "approve", "user": "hi-1"},
+        headers=auth(key),
+    )
+    assert (
+        missing.status_code == 400 and missing.json()["message"] == "Missing required inputs: note"
+    )
+
+    submit = {"inputs": {"note": "looks good"}, "action": "approve", "user": "hi-1"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    assert done.json() == {}
+    after = await _events(client, key, run_id, "hi-1")
+    assert after[-1]["event"] == "workflow_finished"
+    assert after[-1]["workflow_run_id"] == run_id
+    finished = await _until_finished(client, key, run_id)
+    assert finished["status"] == "succeeded"
+    assert finished["outputs"] == {"result": "looks good"}
+    assert finished["id"] == run_id
+
+    again = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert again.status_code == 412, again.text
+    assert again.json()["code"] == "human_input_form_submitted"
+    gone = await client.get(f"/v1/form/human_input/{token}", headers=auth(key))
+    assert gone.status_code == 412 and gone.json()["code"] == "human_input_form_submitted"
+
+
+async def test_unknown_token_and_other_apps_are_not_found(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(workflow_app())
+    _, other = await make_app(workflow_app())
+    events = await _run(client, key, "hi-2")
+    token = events[-2]["data"]["form_token"]
+    unknown = await client.get("/v1/form/human_input/nope", headers=auth(key))
+    assert unknown.status_code == 404
+    assert unknown.json() == {"code": "not_found", "message": "Form not found", "status": 404}
+    elsewhere = await client.get(f"/v1/form/human_input/{token}", headers=auth(other))
+    assert elsewhere.status_code == 404
+    post = await client.post(
+        "/v1/form/human_input/nope",
+        json={"inputs": {}, "action": "approve", "user": "hi-2"},
+        headers=auth(key),
+    )
+    assert post.status_code == 404
+
+
+async def test_an_expired_form_is_refused_and_its_run_times_out(
+    client: httpx.AsyncClient,
+) -> None:
+    _, key = await make_app(workflow_app(timeout=0))  # expires as it is made
+    events = await _run(client, key, "hi-3")
+    run_id = events[-1]["workflow_run_id"]
+    token = events[-2]["data"]["form_token"]
+    shown = await client.get(f"/v1/form/human_input/{token}", headers=auth(key))
+    assert shown.status_code == 412, shown.text
+    assert shown.json()["code"] == "human_input_form_expired"
+    assert shown.json()["message"].startswith("This form has expired, form_id=")
+    submit = {"inputs": {"note": "late"}, "action": "approve", "user": "hi-3"}
+    late = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert late.status_code == 412 and late.json()["code"] == "human_input_form_expired"
+    finished = await _until_finished(client, key, run_id)  # the sweeper resumes it
+    assert finished["status"] == "succeeded"
+    assert finished["outputs"] == {"result": ""}  # the __timeout branch
+
+
+async def test_blocking_run_answers_the_pause(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(workflow_app())
+    body = {"inputs": {"name": "Bo"}, "user": "hi-4", "response_mode": "blocking"}
+    resp = await client.post("/v1/workflows/run", json=body, headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    data = resp.json()
+    assert set(data) == {"task_id", "workflow_run_id", "data"}
+    assert data["data"]["status"] == "paused"
+    assert data["data"]["paused_nodes"] == ["review"]
+    assert data["data"]["reasons"][0]["form_token"]
+
+
+async def test_stopping_a_paused_run_ends_it(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-5")
+    run_id, task_id = events[-1]["workflow_run_id"], events[-1]["task_id"]
+    token = events[-2]["data"]["form_token"]
+    stop = await client.post(
+        f"/v1/workflows/tasks/{task_id}/stop", json={"user": "hi-5"}, headers=auth(key)
+    )
+    assert stop.status_code == 200 and stop.json() == {"result": "success"}
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "stopped"
+    shown = await client.get(f"/v1/form/human_input/{token}", headers=auth(key))
+    assert shown.status_code == 412 and shown.json()["code"] == "human_input_form_expired"
+
+
+async def test_advanced_chat_pauses_and_finishes_its_message(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(chat_app())
+    body = {"inputs": {}, "query": "ship it?", "user": "hi-6", "response_mode": "streaming"}
+    async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
+        assert resp.status_code == 200
+        _, events = await read_stream(resp)
+    names = [e["event"] for e in events]
+    assert names[-2:] == ["human_input_required", "workflow_paused"], names
+    assert "message_end" not in names
+    answer = "".join(e["answer"] for e in events if e["event"] == "message")
+    assert answer == "Asked. "
+    required = events[-2]
+    assert required["data"]["form_content"] == "Q: ship it?"
+    assert required["conversation_id"] and required["message_id"]
+    run_id = required["workflow_run_id"]
+    token = required["data"]["form_token"]
+    submit = {"inputs": {"note": "yes"}, "action": "approve", "user": "hi-6"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    await _until_finished(client, key, run_id)
+    for _ in range(100):
+        messages = await client.get(
+            "/v1/messages",
+            params={"conversation_id": required["conversation_id"], "user": "hi-6"},
+            headers=auth(key),
+        )
+        [message] = messages.json()["data"]
+        if message["answer"] == "Asked. Note: yes":
+            break
+        await asyncio.sleep(0.05)
+    assert message["answer"] == "Asked. Note: yes"
