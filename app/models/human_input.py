@@ -13,7 +13,11 @@ from app.models.base import id_field, json_field, utcnow
 
 class WorkflowPause(SQLModel, table=True):
     __tablename__ = "workflow_pauses"
-    __table_args__ = (UniqueConstraint("workflow_run_id", name="uq_workflow_pauses_run"),)
+    __table_args__ = (
+        UniqueConstraint("workflow_run_id", name="uq_workflow_pauses_run"),
+        # Every replica's upkeep looks for pauses nobody resumed yet.
+        Index("ix_workflow_pauses_resumed_at", "resumed_at"),
+    )
 
     id: str = id_field()
     app_id: str = Field(foreign_key="apps.id", max_length=36, ondelete="CASCADE")

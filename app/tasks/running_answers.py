@@ -16,8 +16,8 @@ class RunningAnswer:
 
     __slots__ = ("_changed", "_parts")
 
-    def __init__(self) -> None:
-        self._parts: list[str] = []
+    def __init__(self, so_far: str = "") -> None:
+        self._parts: list[str] = [so_far] if so_far else []
         self._changed = False
 
     def observe(self, event: Event) -> None:
@@ -60,8 +60,9 @@ class RunningAnswers:
     def __init__(self) -> None:
         self._running: dict[str, RunningAnswer] = {}
 
-    def track(self, message_id: str) -> RunningAnswer:
-        answer = RunningAnswer()
+    def track(self, message_id: str, so_far: str = "") -> RunningAnswer:
+        """`so_far`: what the message already said (a run resumed after a pause)."""
+        answer = RunningAnswer(so_far)
         self._running[message_id] = answer
         return answer
 

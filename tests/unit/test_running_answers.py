@@ -22,3 +22,11 @@ def test_changes_hand_over_each_grown_answer_once() -> None:
     emit({"event": "message", "answer": "!"})
     assert answers.changes() == {}
     assert len(sent) == 5  # the events still reach the client
+
+
+def test_a_resumed_answer_goes_on_from_its_text_so_far() -> None:
+    answers = RunningAnswers()
+    emit = answers.track("m1", so_far="Before the pause. ").watching(lambda event: None)
+    assert answers.changes() == {}  # already stored when the run paused
+    emit({"event": "message", "answer": "After."})
+    assert answers.changes() == {"m1": "Before the pause. After."}

@@ -28,10 +28,18 @@ async def expire_due_forms(runtime: Runtime) -> int:
                 .limit(BATCH)
             )
         ).all()
-        waiting = (
+        # Runs nobody resumed though no form of theirs still waits (rare): runs that still
+        # wait on a person are not looked at, however many there are.
+        still_waiting = (
+            select(HumanInputForm.id)
+            .where(col(HumanInputForm.workflow_run_id) == WorkflowPause.workflow_run_id)
+            .where(col(HumanInputForm.status) == "waiting")
+        )
+        answered = (
             await session.exec(
                 select(WorkflowPause.workflow_run_id)
                 .where(col(WorkflowPause.resumed_at).is_(None))
+                .where(~still_waiting.exists())
                 .limit(BATCH)
             )
         ).all()
@@ -47,7 +55,7 @@ async def expire_due_forms(runtime: Runtime) -> int:
         if int(getattr(taken, "rowcount", 0) or 0) == 1:
             runs.add(run_id)
     resumed = 0
-    for run_id in runs | set(waiting):
+    for run_id in runs | set(answered):
         try:
             resumed += await resume_run(runtime, run_id)
         except Exception:

@@ -121,7 +121,9 @@ async def run_graph_task(runtime: Runtime, task: GraphTask) -> None:
     emit = deliver if tts is None else tts.watching(deliver)
     chat = stream.chat
     if chat is not None:  # the answer as its client is sent it, saved while it streams
-        emit = runtime.answers.track(chat.message_id).watching(emit)
+        # A resumed run's message goes on from the text it had when the run paused.
+        so_far = str(task.resume["coordinator"]["text"]) if task.resume else ""
+        emit = runtime.answers.track(chat.message_id, so_far).watching(emit)
     run = RunContext.lasting(
         runtime.gateway, emit, task.stop, runtime.settings.workflow_max_execution_time
     )
