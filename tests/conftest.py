@@ -53,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["KILN_REDIS_URL"] = TEST_REDIS_URL
     else:
         os.environ.pop("KILN_REDIS_URL", None)
+    # Stored files stay with this run (two passes run side by side; `make run` keeps data/).
+    os.environ["KILN_STORAGE_PATH"] = str(_TMP / "storage")
     os.environ["KILN_OFFLINE_TOKEN_DELAY"] = "0.002"
     os.environ["KILN_LOG_LEVEL"] = "warning"
     os.environ["KILN_SHUTDOWN_GRACE_PERIOD"] = "5"
