@@ -15,6 +15,7 @@ from app.gateway import (
     offline_audio,
     openai_audio,
     openai_compat,
+    rerank,
 )
 from app.gateway.audio_types import (
     MP3,
@@ -52,15 +53,19 @@ class ModelGateway:
         return replace(request, provider=provider, model=model or request.model)
 
     def _resolve(self, request: ModelRequest) -> ResolvedProvider:
-        provider = resolve(request.provider)
+        provider = self._resolve_credentials(resolve(request.provider))
+        if provider.spec.openai_compatible and not provider.base_url:
+            raise ProviderNotInitialized(
+                f"Provider {provider.id} has no base URL: set {provider.spec.base_envs[0]}."
+            )
+        return provider
+
+    @staticmethod
+    def _resolve_credentials(provider: ResolvedProvider) -> ResolvedProvider:
         if provider.spec.needs_key and not provider.api_key:
             env = provider.spec.key_envs[0] if provider.spec.key_envs else "credentials"
             raise ProviderNotInitialized(
                 f"Provider {provider.id} is not configured: set {env} in Kiln's environment."
-            )
-        if provider.spec.openai_compatible and not provider.base_url:
-            raise ProviderNotInitialized(
-                f"Provider {provider.id} has no base URL: set {provider.spec.base_envs[0]}."
             )
         return provider
 
@@ -116,6 +121,30 @@ class ModelGateway:
         for start in range(0, len(texts), EMBED_BATCH):
             vectors += await backend(resolved, model, texts[start : start + EMBED_BATCH], timeout)
         return [embeddings.normalise(vector) for vector in vectors]
+
+    # -- reranking -----------------------------------------------------------------------
+    async def rerank(
+        self, provider: str, model: str, query: str, documents: list[str]
+    ) -> list[rerank.RerankScore]:
+        """A relevance score per document, best first (ProviderNotInitialized without
+        credentials or an endpoint). Offline under an offline KILN_MODEL_OVERRIDE too, so an
+        export that reranks runs before its providers are wired."""
+        if not documents:
+            return []
+        overridden = self.effective(ModelRequest(provider, model, [])).provider
+        if OFFLINE_PROVIDER in (provider_id(provider), provider_id(overridden)):
+            return rerank.offline_rerank(query, documents)
+        resolved = resolve(provider)
+        if not resolved.base_url and resolved.id in rerank.RERANK_BASES:
+            resolved = replace(resolved, base_url=rerank.RERANK_BASES[resolved.id])
+        if not resolved.base_url:
+            env = resolved.spec.base_envs[0] if resolved.spec.base_envs else "a base URL"
+            raise ProviderNotInitialized(
+                f"Provider {resolved.id} has no rerank endpoint: set {env} in Kiln's environment."
+            )
+        resolved = self._resolve_credentials(resolved)
+        timeout = self._settings.upstream_timeout
+        return await rerank.http_rerank(resolved, model, query, documents, timeout)
 
     # -- moderation ----------------------------------------------------------------------
     async def moderate(self, text: str) -> bool:

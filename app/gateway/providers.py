@@ -69,7 +69,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
     "vertex_ai": ProviderSpec("vertex_ai", needs_key=False),
     "bedrock": ProviderSpec("bedrock", ("AWS_ACCESS_KEY_ID",), ()),
     "mistralai": ProviderSpec("mistral", ("MISTRAL_API_KEY",), ("MISTRAL_API_BASE",)),
-    "cohere": ProviderSpec("cohere", ("COHERE_API_KEY",), ()),
+    "cohere": ProviderSpec("cohere", ("COHERE_API_KEY",), ("COHERE_API_BASE",)),
     "togetherai": ProviderSpec("together_ai", ("TOGETHERAI_API_KEY",), ()),
     "tongyi": ProviderSpec("dashscope", ("DASHSCOPE_API_KEY",), ()),
     "zhipuai": ProviderSpec("zai", ("ZAI_API_KEY", "ZHIPUAI_API_KEY"), ()),
@@ -79,6 +79,21 @@ PROVIDERS: dict[str, ProviderSpec] = {
     "replicate": ProviderSpec("replicate", ("REPLICATE_API_KEY",), ()),
     "perplexity": ProviderSpec("perplexity", ("PERPLEXITYAI_API_KEY",), ()),
     "fireworks": ProviderSpec("fireworks_ai", ("FIREWORKS_AI_API_KEY",), ()),
+    "siliconflow": ProviderSpec(
+        "openai",
+        ("SILICONFLOW_API_KEY",),
+        ("SILICONFLOW_API_BASE",),
+        "https://api.siliconflow.cn/v1",
+        openai_compatible=True,
+    ),
+    # Rerank (and embedding) providers of Dify's knowledge settings.
+    "jina": ProviderSpec(
+        "jina_ai", ("JINA_API_KEY",), ("JINA_API_BASE",), "https://api.jina.ai/v1"
+    ),
+    "voyage": ProviderSpec(
+        "voyage", ("VOYAGE_API_KEY",), ("VOYAGE_API_BASE",), "https://api.voyageai.com/v1"
+    ),
+    "xinference": ProviderSpec("xinference", (), ("XINFERENCE_API_BASE",), needs_key=False),
 }
 
 

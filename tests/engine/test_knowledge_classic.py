@@ -16,7 +16,7 @@ from app.engine.app_config import load_app_config
 from app.engine.classic_runner import ClassicJob, run_classic
 from app.engine.events import MessageStreamContext
 from app.engine.knowledge.classic import RetrievalFailure, classic_retrieval
-from app.engine.knowledge.settings import classic_dataset_ids, from_classic
+from app.engine.knowledge.settings import RerankModel, classic_dataset_ids, from_classic
 from app.engine.knowledge.sources import merge_resources
 from app.engine.prompt import CONTEXT_PROMPT, build_prompt
 from app.engine.run_context import RunContext
@@ -110,6 +110,12 @@ def test_dataset_ids_and_settings() -> None:
     assert single is not None and single.router is not None
     assert (single.mode, single.router.name) == ("single", "gpt-4o-mini")
     assert from_classic({"dataset_configs": {"retrieval_model": "multiple"}}) is None
+    reranked = from_classic(model_config(dataset_configs={
+        "retrieval_model": "multiple", "datasets": DATASETS, "reranking_enabled": True,
+        "reranking_model": {"reranking_provider_name": "jina", "reranking_model_name": "m"},
+    }))  # fmt: skip
+    assert reranked is not None and reranked.reranking_enable
+    assert reranked.reranking_model == RerankModel("jina", "m")
 
 
 def test_simple_prompts_put_the_context_block_first() -> None:

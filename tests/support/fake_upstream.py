@@ -28,6 +28,10 @@ Embeddings: ``POST /v1/embeddings`` answers deterministic 64-dimension bag-of-wo
 vectors (one per input), recorded in ``requests``, following ``embedding_status`` /
 ``embedding_delay``.
 
+Rerank: ``POST /v1/rerank`` (Cohere's shape, as Jina and others answer it) scores each
+document by the share of the query's words it holds, recorded in ``requests``; answers
+``rerank_status`` errors, or ``rerank_answer`` "data" (Voyage's key) or "garbage".
+
 As a process (benchmark)::
 
     python -m tests.support.fake_upstream --port 18080 --n-chunks 200 --delay 0.01
@@ -88,6 +92,7 @@ _AUDIO_PATHS = fake_audio.TRANSCRIPTION_PATHS + fake_audio.SPEECH_PATHS
 _EMBEDDING_PATHS = ("/v1/embeddings", "/embeddings")
 _EMBEDDING_DIMENSIONS = 64
 _MODERATION_PATHS = ("/v1/moderations", "/moderations")
+_RERANK_PATHS = ("/v1/rerank", "/rerank")
 MODERATION_MARKER = "flagme"  # /v1/moderations flags any input containing it (any case)
 
 
@@ -120,6 +125,8 @@ class UpstreamBehaviour:
     embedding_status: int = 200  # non-200 => the embeddings endpoint answers an error body
     embedding_delay: float = 0.0  # seconds before an embeddings answer
     hold_embeddings: bool = False  # embeddings answers wait while this is True
+    rerank_status: int = 200  # non-200 => the rerank endpoint answers an error body
+    rerank_answer: str = "results"  # "results" (Cohere, Jina), "data" (Voyage), "garbage"
     tool_calls: list[dict[str, str]] | None = None  # answered when the request offers tools
 
     def pieces(self) -> list[str]:
@@ -370,6 +377,8 @@ class _Connection(asyncio.Protocol):
             await self._embeddings(request, keep_alive)
         elif request.method == "POST" and request.path.rstrip("/") in _MODERATION_PATHS:
             self._moderation(request, keep_alive)
+        elif request.method == "POST" and request.path.rstrip("/") in _RERANK_PATHS:
+            self._rerank(request, keep_alive)
         else:
             message = f"Unknown request URL: {request.method} {request.path}"
             self._send_json(404, _error_body(404, message) | {"_fake": True}, keep_alive)
@@ -486,6 +495,31 @@ class _Connection(asyncio.Protocol):
         usage = {"prompt_tokens": _count_words(texts), "total_tokens": _count_words(texts)}
         payload = {"object": "list", "data": data, "model": body.get("model"), "usage": usage}
         self._send_json(200, payload, keep_alive)
+
+    def _rerank(self, request: _Request, keep_alive: bool) -> None:
+        body = self._recorded_json(request, keep_alive)
+        if body is None:
+            return
+        behaviour = self.server.behaviour
+        if behaviour.rerank_status != 200:
+            self._send_json(behaviour.rerank_status, _error_body(behaviour.rerank_status))
+            return
+        if behaviour.rerank_answer == "garbage":
+            self._send_json(200, {"results": [{"index": "first"}]}, keep_alive)
+            return
+        wanted = set(str(body.get("query") or "").lower().split())
+        scored = [
+            {
+                "index": i,
+                "relevance_score": len(wanted & set(str(doc).lower().split()))
+                / len(wanted or {""}),
+            }
+            for i, doc in enumerate(body.get("documents") or [])
+        ]
+        scored.sort(key=lambda item: -float(item["relevance_score"]))
+        self._send_json(
+            200, {behaviour.rerank_answer: scored, "model": body.get("model")}, keep_alive
+        )
 
     async def _audio(self, request: _Request, keep_alive: bool) -> None:
         behaviour = self.server.behaviour

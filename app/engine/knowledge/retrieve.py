@@ -8,10 +8,11 @@
 - multiple: every dataset at once; each is asked for the node's top-k and threshold unless
   its mapping sets its own; the records are merged by the services' scores (highest first,
   datasets in configured order on ties), records under the threshold dropped, the first
-  top-k kept. Dify reranks the merged records with a rerank or embedding model when
-  reranking is on; no such model runs here (they need a provider and are not available
-  offline), so the services' scores decide the order whatever the reranking setting.
-  Any dataset failing fails the retrieval (the others are cancelled).
+  top-k kept. With reranking on, a rerank model and more than one dataset, the model
+  scores the merged records instead (rerank.py), as Dify does; weighted-score reranking
+  needs the datasets' own embedding models, which external knowledge bases do not have,
+  so the services' scores decide then. Any dataset failing fails the retrieval (the
+  others are cancelled).
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.engine.knowledge.rerank import rerank_records
 from app.engine.knowledge.router import Routed, choose_dataset
 from app.engine.knowledge.settings import DEFAULT_TOP_K, RetrievalConfig
 from app.engine.workflow.env import KnowledgeService
@@ -105,7 +107,16 @@ async def retrieve(
             ask.cancel()
         await asyncio.gather(*asks, return_exceptions=True)
         raise
-    merged = by_score([hit for group in groups for hit in group])
+    hits = [hit for group in groups for hit in group]
+    model = config.reranking_model
+    if config.reranking_enable and config.reranking_mode == "reranking_model" and model:
+        if len(datasets) > 1:  # Dify skips a second reranking of a single dataset's records
+            pairs = [(hit.dataset, hit.record) for hit in hits]
+            ranked = await rerank_records(
+                gateway, model, query, pairs, config.score_threshold, config.top_k
+            )
+            return Retrieval([Hit(dataset, record) for dataset, record in ranked])
+    merged = by_score(hits)
     if config.score_threshold is not None:
         merged = [hit for hit in merged if hit.score >= config.score_threshold]
     return Retrieval(merged[: config.top_k] if config.top_k else merged)

@@ -1,7 +1,8 @@
 """How a retrieval is configured, read from a knowledge-retrieval node's data or a classic
 app's `dataset_configs` (Dify's DatasetRetrieveConfigEntity): the datasets, single or
-multiple mode, top-k and threshold, reranking (read, not applied: see retrieve.py), the
-metadata filter, and the model single mode routes with."""
+multiple mode, top-k and threshold, reranking (a rerank model; weighted scores are read,
+not applied: see retrieve.py), the metadata filter, and the model single mode routes
+with."""
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,6 +48,14 @@ class RouterModel:
 
 
 @dataclass(frozen=True, slots=True)
+class RerankModel:
+    """The rerank model multiple mode scores the merged records with."""
+
+    provider: str
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
 class MetadataCondition:
     name: str
     comparison_operator: str
@@ -69,6 +78,7 @@ class RetrievalConfig:
     score_threshold: float | None = None  # None: the threshold is off
     reranking_enable: bool = False
     reranking_mode: str = "reranking_model"
+    reranking_model: RerankModel | None = None
     router: RouterModel | None = None  # single mode
     metadata: MetadataFilter = field(default_factory=MetadataFilter)
 
@@ -103,6 +113,15 @@ def router_model(value: Any) -> RouterModel | None:
     return RouterModel(
         str(model["provider"]), str(model["name"]), str(model.get("mode") or "chat"), params
     )
+
+
+def rerank_model(value: Any) -> RerankModel | None:
+    """`{provider, model}` (a node) or `{reranking_provider_name, reranking_model_name}`
+    (a classic app; Dify reads both spellings in both); None when it names none."""
+    block = _dict(value)
+    provider = block.get("provider") or block.get("reranking_provider_name")
+    model = block.get("model") or block.get("reranking_model_name")
+    return RerankModel(str(provider), str(model)) if provider and model else None
 
 
 def metadata_filter(mode: Any, block: Any) -> MetadataFilter:
@@ -155,6 +174,7 @@ def from_node(data: dict[str, Any]) -> RetrievalConfig:
         score_threshold=_number(multiple.get("score_threshold"), "score_threshold"),
         reranking_enable=bool(multiple.get("reranking_enable", True)),
         reranking_mode=str(multiple.get("reranking_mode") or "reranking_model"),
+        reranking_model=rerank_model(multiple.get("reranking_model")),
         metadata=metadata,
     )
 
@@ -205,5 +225,6 @@ def from_classic(model_config: dict[str, Any]) -> RetrievalConfig | None:
         score_threshold=threshold,
         reranking_enable=bool(configs.get("reranking_enabled", configs.get("reranking_enable"))),
         reranking_mode=str(configs.get("reranking_mode") or "reranking_model"),
+        reranking_model=rerank_model(configs.get("reranking_model")),
         metadata=metadata,
     )

@@ -192,16 +192,63 @@ async def test_threshold_and_the_mappings_own_setting(service: KnowledgeService)
     assert [s for _, _, s, _ in summary(result)] == [0.9, 0.8, 0.6]
 
 
-async def test_reranking_settings_leave_the_services_order(service: KnowledgeService) -> None:
-    config = {
+def reranking(model: dict[str, str] | None = None, **config: Any) -> dict[str, Any]:
+    return {
         "top_k": 2,
         "score_threshold": None,
         "reranking_enable": True,
         "reranking_mode": "reranking_model",
-        "reranking_model": {"provider": "cohere", "model": "rerank-v3.5"},
+        "reranking_model": model or {"provider": "langgenius/kiln/kiln", "model": "rerank"},
+        **config,
     }
-    result = await run(node(multiple_retrieval_config=config), knowledge(service))
-    assert [s for _, _, s, _ in summary(result)] == [0.9, 0.8]
+
+
+async def test_a_rerank_model_reorders_the_merged_records(service: KnowledgeService) -> None:
+    """Each dataset is asked for top-k, then the offline rerank model scores the merged
+    records by shared words: the office record beats the services' best, and its score is
+    the model's."""
+    query = "When does the office open?"
+    result = await run(node(multiple_retrieval_config=reranking()), knowledge(service), query)
+    ranked = [(position, content) for position, _, _, content in summary(result)]
+    assert ranked == [(1, "Office opens at 8."), (2, "Expenses need receipts.")]
+    first = result.outputs["result"][0]["metadata"]
+    assert 0.3 < first["score"] < 0.5 and first["doc_metadata"]["score"] == first["score"]
+    # The threshold applies to the model's scores.
+    config = reranking(score_threshold=0.2)
+    result = await run(node(multiple_retrieval_config=config), knowledge(service), query)
+    assert [content for *_, content in summary(result)] == ["Office opens at 8."]
+
+
+async def test_reranking_leaves_the_services_order_where_dify_does(
+    service: KnowledgeService,
+) -> None:
+    query = "When does the office open?"
+    services_order = ["Vacation is 25 days.", "Office opens at 8."]
+    for config in (
+        reranking(reranking_mode="weighted_score"),  # needs the datasets' embedding model
+        reranking(reranking_enable=False),
+        {**reranking(), "reranking_model": None},
+    ):
+        result = await run(node(multiple_retrieval_config=config), knowledge(service), query)
+        assert [content for *_, content in summary(result)] == services_order
+    # One dataset: Dify does not rerank its records a second time.
+    one = node(dataset_ids=[HANDBOOK_ID], multiple_retrieval_config=reranking())
+    result = await run(one, knowledge(service), query)
+    assert [content for *_, content in summary(result)][0] == "Vacation is 25 days."
+
+
+async def test_a_rerank_model_that_cannot_be_called_fails_the_node(
+    service: KnowledgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COHERE_API_KEY", raising=False)
+    config = reranking({"provider": "langgenius/cohere/cohere", "model": "rerank-v3.5"})
+    with pytest.raises(NodeError) as failed:
+        await run(node(multiple_retrieval_config=config), knowledge(service))
+    assert failed.value.message == (
+        "Rerank model langgenius/cohere/cohere/rerank-v3.5 failed: Provider cohere is not "
+        "configured: set COHERE_API_KEY in Kiln's environment."
+    )
+    assert failed.value.error_type == "RerankFailed"
 
 
 async def test_single_mode_with_one_dataset_asks_it_with_its_own_setting(
