@@ -269,3 +269,43 @@ async def test_advanced_chat_pauses_and_finishes_its_message(client: httpx.Async
             break
         await asyncio.sleep(0.05)
     assert message["answer"] == "Asked. Note: yes"
+
+
+def two_forms_app() -> str:
+    """Two human-input nodes one after the other: the run pauses twice."""
+    second = {**_form(), "id": "again", "title": "Again", "form_content": "Again"}
+    nodes = [START, _form(), second, _end("yes", ["again", "note"])]
+    edges = [("start", "review"), ("review", "again", "approve"), ("again", "yes", "approve")]
+    return graph_dsl("workflow", nodes, edges)
+
+
+async def _paused_again(client: httpx.AsyncClient, key: str, run_id: str) -> dict[str, Any]:
+    for _ in range(200):
+        detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+        if detail["status"] != "running":
+            return dict(detail)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not settle")
+
+
+async def test_a_run_pauses_twice_then_finishes(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(two_forms_app())
+    events = await _run(client, key, "hi-7")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    submit = {"inputs": {"note": "first"}, "action": "approve", "user": "hi-7"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    detail = await _paused_again(client, key, run_id)
+    assert detail["status"] == "paused", detail
+    waiting = await _events(client, key, run_id, "hi-7")
+    assert [e["event"] for e in waiting] == ["human_input_required", "workflow_paused"]
+    second = waiting[0]["data"]
+    assert second["node_id"] == "again" and second["form_token"] != token
+    submit = {"inputs": {"note": "second"}, "action": "approve", "user": "hi-7"}
+    done = await client.post(
+        f"/v1/form/human_input/{second['form_token']}", json=submit, headers=auth(key)
+    )
+    assert done.status_code == 200, done.text
+    finished = await _until_finished(client, key, run_id)
+    assert finished["status"] == "succeeded", finished
+    assert finished["outputs"] == {"result": "second"}
