@@ -9,7 +9,10 @@ import asyncio
 from typing import Any
 
 import httpx
+from sqlmodel import col, update
 
+from app.core.db import session_scope
+from app.models import WorkflowPause
 from tests.support.dsl import auth, graph_dsl, make_app
 from tests.support.sse import read_stream
 
@@ -309,3 +312,23 @@ async def test_a_run_pauses_twice_then_finishes(client: httpx.AsyncClient) -> No
     finished = await _until_finished(client, key, run_id)
     assert finished["status"] == "succeeded", finished
     assert finished["outputs"] == {"result": "second"}
+
+
+async def test_a_run_that_cannot_resume_fails_instead_of_running_forever(
+    client: httpx.AsyncClient,
+) -> None:
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-8")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    async with session_scope() as session:  # a snapshot this Kiln cannot read
+        await session.exec(
+            update(WorkflowPause)
+            .where(col(WorkflowPause.workflow_run_id) == run_id)
+            .values(state={"version": 0})
+        )
+    submit = {"inputs": {"note": "x"}, "action": "approve", "user": "hi-8"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text  # the answer is taken; the run could not go on
+    finished = await _until_finished(client, key, run_id)
+    assert finished["status"] == "failed", finished
+    assert finished["error"]

@@ -18,12 +18,14 @@ from app.engine.prompt import Turn
 from app.engine.variables.values import plain
 from app.engine.workflow.env import HumanDecision
 from app.engine.workflow.events import WorkflowStream
-from app.engine.workflow.snapshot import load_pool
+from app.engine.workflow.snapshot import SNAPSHOT_VERSION, load_pool
 from app.models import App, EndUser, HumanInputForm, Message, WorkflowPause, WorkflowRun
 from app.models.base import timestamp, utcnow
 from app.runtime import Runtime
+from app.services.workflows.chat_records import finish_chat_message
 from app.services.workflows.conversation_state import variable_saver
 from app.services.workflows.followers import observer
+from app.services.workflows.records import fail_run
 from app.services.workflows.run_task import GraphTask, run_graph_task
 from app.services.workflows.setup import build_pool, services, started_inputs, workflow_run
 from app.services.workflows.versions import named_version
@@ -31,6 +33,7 @@ from app.services.workflows.versions import named_version
 logger = logging.getLogger("kiln.workflow")
 
 ANSWERED = ("submitted", "timeout")
+CANNOT_RESUME = "The run could not resume after its human input."
 
 
 def _decision(form: HumanInputForm) -> HumanDecision:
@@ -75,6 +78,18 @@ async def resume_run(runtime: Runtime, run_id: str) -> bool:
     forms = await _claim(runtime, run_id)
     if forms is None:
         return False
+    try:
+        await _start(runtime, run_id, forms)
+    except Exception:
+        # Claimed but not started: no replica will take it again, so it ends here rather
+        # than read `running` forever (its worker lives, so no reaper closes it).
+        logger.exception("cannot resume run %s", run_id)
+        await _give_up(run_id)
+        return False
+    return True
+
+
+async def _start(runtime: Runtime, run_id: str, forms: list[HumanInputForm]) -> None:
     async with session_scope() as session:
         run = await session.get(WorkflowRun, run_id)
         pause = (
@@ -86,8 +101,7 @@ async def resume_run(runtime: Runtime, run_id: str) -> bool:
         user = await session.get(EndUser, run.created_by) if run else None
         message = await session.get(Message, run.message_id) if run and run.message_id else None
     if run is None or app is None or user is None:
-        logger.error("cannot resume run %s: its app, user or row is gone", run_id)
-        return False
+        raise LookupError("its app, user or row is gone")
     task = await _rebuild(runtime, app, run, user, message, pause.state)
     task.workflow.human_decisions = {form.node_id: _decision(form) for form in forms}
     if run.task_id:
@@ -95,7 +109,14 @@ async def resume_run(runtime: Runtime, run_id: str) -> bool:
         task.stop = handle.stop_requested
     running = asyncio.create_task(run_graph_task(runtime, task), name=f"resume-{run_id}")
     runtime.track(running)
-    return True
+
+
+async def _give_up(run_id: str) -> None:
+    async with session_scope(read_only=True) as session:
+        run = await session.get(WorkflowRun, run_id)
+    await fail_run(run_id, CANNOT_RESUME)
+    if run is not None and run.message_id:
+        await finish_chat_message(run.message_id, "", None, CANNOT_RESUME)
 
 
 def _owner(app: App, user: EndUser) -> str:
@@ -110,6 +131,8 @@ async def _rebuild(
     message: Message | None,
     state: dict[str, Any],
 ) -> GraphTask:
+    if state.get("version") != SNAPSHOT_VERSION:
+        raise ValueError(f"snapshot version {state.get('version')!r} is not this Kiln's")
     version = await named_version(app, run.workflow_id)
     workflow = version.workflow
     task_id = run.task_id or run.id
