@@ -332,3 +332,37 @@ async def test_a_run_that_cannot_resume_fails_instead_of_running_forever(
     finished = await _until_finished(client, key, run_id)
     assert finished["status"] == "failed", finished
     assert finished["error"]
+
+
+def select_app() -> str:
+    choice = {
+        "type": "select",
+        "output_variable_name": "choice",
+        "option_source": {"type": "constant", "value": ["red", "blue"]},
+    }
+    form = {**_form(), "inputs": [choice], "form_content": "Pick"}
+    nodes = [START, form, _end("yes", ["review", "choice"])]
+    return graph_dsl("workflow", nodes, [("start", "review"), ("review", "yes", "approve")])
+
+
+async def test_a_select_input_takes_only_its_options(client: httpx.AsyncClient) -> None:
+    """Dify's validate_human_input_submission: a select's value is a string among its
+    constant options."""
+    _, key = await make_app(select_app())
+    events = await _run(client, key, "hi-9")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    url = f"/v1/form/human_input/{token}"
+    for value, message in (
+        ("green", "Invalid value for select input 'choice': green"),
+        (1, "Invalid value for select input 'choice': expected string"),
+    ):
+        submit = {"inputs": {"choice": value}, "action": "approve", "user": "hi-9"}
+        bad = await client.post(url, json=submit, headers=auth(key))
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["code"] == "invalid_form_data"
+        assert bad.json()["message"] == message
+    submit = {"inputs": {"choice": "blue"}, "action": "approve", "user": "hi-9"}
+    done = await client.post(url, json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    finished = await _until_finished(client, key, run_id)
+    assert finished["outputs"] == {"result": "blue"}
