@@ -9,10 +9,12 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import col, update
 
 from app.core.db import session_scope
 from app.models import WorkflowPause
+from tests.conftest import _SERVER_APPS
 from tests.support.dsl import auth, graph_dsl, make_app
 from tests.support.sse import read_stream
 
@@ -366,3 +368,24 @@ async def test_a_select_input_takes_only_its_options(client: httpx.AsyncClient) 
     assert done.status_code == 200, done.text
     finished = await _until_finished(client, key, run_id)
     assert finished["outputs"] == {"result": "blue"}
+
+
+async def test_a_resumption_that_fails_to_start_leaves_no_follower_waiting(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = _SERVER_APPS[-1].state.runtime
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-10")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+
+    async def unreachable(task_id: str, owner: str) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(runtime.registry, "register", unreachable)
+    submit = {"inputs": {"note": "x"}, "action": "approve", "user": "hi-10"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    monkeypatch.undo()
+    followed = await asyncio.wait_for(_events(client, key, run_id, "hi-10"), 10)
+    assert followed[-1]["event"] == "workflow_finished"
+    assert followed[-1]["data"]["status"] == "failed"

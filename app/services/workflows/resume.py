@@ -107,6 +107,8 @@ async def _start(runtime: Runtime, run_id: str, forms: list[HumanInputForm]) -> 
     if run.task_id:
         handle = await runtime.registry.register(run.task_id, _owner(app, user))
         task.stop = handle.stop_requested
+    # Only now is the run local: followers here wait on it until its observer hears its end.
+    task.observer = observer(run_id)
     running = asyncio.create_task(run_graph_task(runtime, task), name=f"resume-{run_id}")
     runtime.track(running)
 
@@ -162,7 +164,6 @@ async def _rebuild(
         started_inputs=started_inputs(inputs, system),
         features=feature_blocks(app.app_mode, version.dsl),
         resume=state,
-        observer=observer(run.id),
     )
 
 
