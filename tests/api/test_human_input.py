@@ -6,7 +6,9 @@ token and an expired form get Dify's errors; blocking requests answer the pause;
 ends a paused run."""
 
 import asyncio
+import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -389,3 +391,50 @@ async def test_a_resumption_that_fails_to_start_leaves_no_follower_waiting(
     followed = await asyncio.wait_for(_events(client, key, run_id, "hi-10"), 10)
     assert followed[-1]["event"] == "workflow_finished"
     assert followed[-1]["data"]["status"] == "failed"
+
+
+async def test_a_resumed_run_shows_its_files_by_fresh_signed_urls(
+    client: httpx.AsyncClient,
+) -> None:
+    """Signed URLs expire (KILN_FILES_ACCESS_TIMEOUT): those made before a pause of hours
+    would be dead when the resumed run shows them, so a resumed run signs them anew."""
+    from tests.support.files import PDF, upload
+
+    start = {
+        "id": "start",
+        "type": "start",
+        "variables": [
+            {
+                "variable": "doc",
+                "label": "Doc",
+                "type": "file",
+                "required": True,
+                "allowed_file_types": ["document"],
+                "allowed_file_upload_methods": ["local_file"],
+            }
+        ],
+    }
+    form = {**_form(), "inputs": [], "form_content": "Read it"}
+    nodes = [start, form, _end("yes", ["start", "doc"])]
+    _, key = await make_app(
+        graph_dsl("workflow", nodes, [("start", "review"), ("review", "yes", "approve")])
+    )
+    uploaded = await upload(client, key, PDF, "report.pdf", "application/pdf", user="hi-11")
+    doc = {"type": "document", "transfer_method": "local_file"}
+    body = {
+        "inputs": {"doc": {**doc, "upload_file_id": uploaded.json()["id"]}},
+        "user": "hi-11",
+        "response_mode": "streaming",
+    }
+    async with client.stream("POST", "/v1/workflows/run", json=body, headers=auth(key)) as resp:
+        _, events = await read_stream(resp)
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    await asyncio.sleep(1.1)
+    resumed_at = int(time.time())
+    submit = {"inputs": {}, "action": "approve", "user": "hi-11"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    finished = await _until_finished(client, key, run_id)
+    url = finished["outputs"]["result"]["url"]
+    signed_at = int(parse_qs(urlsplit(url).query)["timestamp"][0])
+    assert signed_at >= resumed_at, url

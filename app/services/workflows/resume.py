@@ -24,6 +24,7 @@ from app.models.base import timestamp, utcnow
 from app.runtime import Runtime
 from app.services.workflows.chat_records import finish_chat_message
 from app.services.workflows.conversation_state import variable_saver
+from app.services.workflows.files import fresh_urls
 from app.services.workflows.followers import observer
 from app.services.workflows.records import fail_run
 from app.services.workflows.run_task import GraphTask, run_graph_task
@@ -139,6 +140,8 @@ async def _rebuild(
     workflow = version.workflow
     task_id = run.task_id or run.id
     pool = load_pool(state["pool"], build_pool(app.app_mode, {}, workflow))
+    for name, scope in pool.scopes().items():
+        pool.scope(name).update(fresh_urls(runtime.settings, scope))
     run_services = services(runtime, app.id, user.id)
     chat = None
     if message is not None and run.conversation_id is not None:
