@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import col, update
 
 from app.core.db import session_scope
-from app.models import WorkflowPause
+from app.models import Message, WorkflowPause
 from tests.conftest import _SERVER_APPS
 from tests.support.dsl import auth, graph_dsl, make_app
 from tests.support.sse import read_stream
@@ -438,3 +438,45 @@ async def test_a_resumed_run_shows_its_files_by_fresh_signed_urls(
     url = finished["outputs"]["result"]["url"]
     signed_at = int(parse_qs(urlsplit(url).query)["timestamp"][0])
     assert signed_at >= resumed_at, url
+
+
+class _NoLiveWorker:
+    async def live_workers(self, worker_ids: set[str]) -> set[str]:
+        return set()
+
+
+async def test_a_chatflow_whose_resuming_replica_dies_is_closed_by_the_reapers(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replica that claimed the run dies before it ends: the run and its message read
+    running (and save as they stream) until the reapers close both."""
+    from app.services.generation.reaper import reap_orphans
+    from app.services.workflows import resume
+    from app.services.workflows.reaper import reap_orphan_runs
+
+    _, key = await make_app(chat_app())
+    body = {"inputs": {}, "query": "ship it?", "user": "hi-12", "response_mode": "streaming"}
+    async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
+        _, events = await read_stream(resp)
+    required = events[-2]
+    run_id, message_id = required["workflow_run_id"], required["message_id"]
+
+    async def dies(runtime: object, task: object) -> None:  # the process went away
+        return None
+
+    monkeypatch.setattr(resume, "run_graph_task", dies)
+    submit = {"inputs": {"note": "yes"}, "action": "approve", "user": "hi-12"}
+    token = required["data"]["form_token"]
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    async with session_scope() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None and message.is_running, "a resumed message runs again"
+    await reap_orphans(_NoLiveWorker())  # type: ignore[arg-type]
+    await reap_orphan_runs(_NoLiveWorker())  # type: ignore[arg-type]
+    async with session_scope() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None and message.status == "error" and not message.is_running
+        assert message.answer.strip() == "Asked."  # what its client saw
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "failed"

@@ -65,11 +65,21 @@ async def _claim(runtime: Runtime, run_id: str) -> list[HumanInputForm] | None:
         )
         if int(getattr(claimed, "rowcount", 0) or 0) != 1:
             return None
+        worker = runtime.registry.worker_id
         await session.exec(
             update(WorkflowRun)
             .where(col(WorkflowRun.id) == run_id)
-            .values(status="running", worker_id=runtime.registry.worker_id)
+            .values(status="running", worker_id=worker)
         )
+        # A chatflow's message runs again (its answer saved as it streams; closed by the
+        # reaper should this replica die before the run ends).
+        run = await session.get(WorkflowRun, run_id)
+        if run is not None and run.message_id:
+            await session.exec(
+                update(Message)
+                .where(col(Message.id) == run.message_id)
+                .values(is_running=True, worker_id=worker)
+            )
     return forms
 
 
