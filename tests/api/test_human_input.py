@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import col, update
 
 from app.core.db import session_scope
-from app.models import Message, WorkflowPause
+from app.models import Message, WorkflowPause, WorkflowRun
 from tests.conftest import _SERVER_APPS
 from tests.support.dsl import auth, graph_dsl, make_app
 from tests.support.sse import read_stream
@@ -480,3 +480,23 @@ async def test_a_chatflow_whose_resuming_replica_dies_is_closed_by_the_reapers(
         assert message.answer.strip() == "Asked."  # what its client saw
     detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
     assert detail["status"] == "failed"
+
+
+async def test_a_run_stopped_as_its_form_is_submitted_stays_stopped(
+    client: httpx.AsyncClient,
+) -> None:
+    """A stop marks the run stopped, then closes its forms: a submission in between must
+    not bring the run back."""
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-13")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    async with session_scope() as session:  # the stop's first step
+        await session.exec(
+            update(WorkflowRun).where(col(WorkflowRun.id) == run_id).values(status="stopped")
+        )
+    submit = {"inputs": {"note": "x"}, "action": "approve", "user": "hi-13"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    await asyncio.sleep(0.3)
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "stopped", detail

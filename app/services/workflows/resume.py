@@ -66,11 +66,16 @@ async def _claim(runtime: Runtime, run_id: str) -> list[HumanInputForm] | None:
         if int(getattr(claimed, "rowcount", 0) or 0) != 1:
             return None
         worker = runtime.registry.worker_id
-        await session.exec(
+        # Only a run still paused goes on: one stopped meanwhile (a stop marks the run
+        # before it closes the forms) stays stopped.
+        running = await session.exec(
             update(WorkflowRun)
             .where(col(WorkflowRun.id) == run_id)
+            .where(col(WorkflowRun.status) == "paused")
             .values(status="running", worker_id=worker)
         )
+        if int(getattr(running, "rowcount", 0) or 0) != 1:
+            return None
         # A chatflow's message runs again (its answer saved as it streams; closed by the
         # reaper should this replica die before the run ends).
         run = await session.get(WorkflowRun, run_id)
