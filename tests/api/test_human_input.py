@@ -6,10 +6,17 @@ token and an expired form get Dify's errors; blocking requests answer the pause;
 ends a paused run."""
 
 import asyncio
+import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
+from sqlmodel import col, update
 
+from app.core.db import session_scope
+from app.models import Message, WorkflowPause, WorkflowRun
+from tests.conftest import _SERVER_APPS
 from tests.support.dsl import auth, graph_dsl, make_app
 from tests.support.sse import read_stream
 
@@ -269,3 +276,227 @@ async def test_advanced_chat_pauses_and_finishes_its_message(client: httpx.Async
             break
         await asyncio.sleep(0.05)
     assert message["answer"] == "Asked. Note: yes"
+
+
+def two_forms_app() -> str:
+    """Two human-input nodes one after the other: the run pauses twice."""
+    second = {**_form(), "id": "again", "title": "Again", "form_content": "Again"}
+    nodes = [START, _form(), second, _end("yes", ["again", "note"])]
+    edges = [("start", "review"), ("review", "again", "approve"), ("again", "yes", "approve")]
+    return graph_dsl("workflow", nodes, edges)
+
+
+async def _paused_again(client: httpx.AsyncClient, key: str, run_id: str) -> dict[str, Any]:
+    for _ in range(200):
+        detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+        if detail["status"] != "running":
+            return dict(detail)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not settle")
+
+
+async def test_a_run_pauses_twice_then_finishes(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(two_forms_app())
+    events = await _run(client, key, "hi-7")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    submit = {"inputs": {"note": "first"}, "action": "approve", "user": "hi-7"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    detail = await _paused_again(client, key, run_id)
+    assert detail["status"] == "paused", detail
+    waiting = await _events(client, key, run_id, "hi-7")
+    assert [e["event"] for e in waiting] == ["human_input_required", "workflow_paused"]
+    second = waiting[0]["data"]
+    assert second["node_id"] == "again" and second["form_token"] != token
+    submit = {"inputs": {"note": "second"}, "action": "approve", "user": "hi-7"}
+    done = await client.post(
+        f"/v1/form/human_input/{second['form_token']}", json=submit, headers=auth(key)
+    )
+    assert done.status_code == 200, done.text
+    finished = await _until_finished(client, key, run_id)
+    assert finished["status"] == "succeeded", finished
+    assert finished["outputs"] == {"result": "second"}
+
+
+async def test_a_run_that_cannot_resume_fails_instead_of_running_forever(
+    client: httpx.AsyncClient,
+) -> None:
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-8")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    async with session_scope() as session:  # a snapshot this Kiln cannot read
+        await session.exec(
+            update(WorkflowPause)
+            .where(col(WorkflowPause.workflow_run_id) == run_id)
+            .values(state={"version": 0})
+        )
+    submit = {"inputs": {"note": "x"}, "action": "approve", "user": "hi-8"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text  # the answer is taken; the run could not go on
+    finished = await _until_finished(client, key, run_id)
+    assert finished["status"] == "failed", finished
+    assert finished["error"]
+
+
+def select_app() -> str:
+    choice = {
+        "type": "select",
+        "output_variable_name": "choice",
+        "option_source": {"type": "constant", "value": ["red", "blue"]},
+    }
+    form = {**_form(), "inputs": [choice], "form_content": "Pick"}
+    nodes = [START, form, _end("yes", ["review", "choice"])]
+    return graph_dsl("workflow", nodes, [("start", "review"), ("review", "yes", "approve")])
+
+
+async def test_a_select_input_takes_only_its_options(client: httpx.AsyncClient) -> None:
+    """Dify's validate_human_input_submission: a select's value is a string among its
+    constant options."""
+    _, key = await make_app(select_app())
+    events = await _run(client, key, "hi-9")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    url = f"/v1/form/human_input/{token}"
+    for value, message in (
+        ("green", "Invalid value for select input 'choice': green"),
+        (1, "Invalid value for select input 'choice': expected string"),
+    ):
+        submit = {"inputs": {"choice": value}, "action": "approve", "user": "hi-9"}
+        bad = await client.post(url, json=submit, headers=auth(key))
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["code"] == "invalid_form_data"
+        assert bad.json()["message"] == message
+    submit = {"inputs": {"choice": "blue"}, "action": "approve", "user": "hi-9"}
+    done = await client.post(url, json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    finished = await _until_finished(client, key, run_id)
+    assert finished["outputs"] == {"result": "blue"}
+
+
+async def test_a_resumption_that_fails_to_start_leaves_no_follower_waiting(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = _SERVER_APPS[-1].state.runtime
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-10")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+
+    async def unreachable(task_id: str, owner: str) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(runtime.registry, "register", unreachable)
+    submit = {"inputs": {"note": "x"}, "action": "approve", "user": "hi-10"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    monkeypatch.undo()
+    followed = await asyncio.wait_for(_events(client, key, run_id, "hi-10"), 10)
+    assert followed[-1]["event"] == "workflow_finished"
+    assert followed[-1]["data"]["status"] == "failed"
+
+
+async def test_a_resumed_run_shows_its_files_by_fresh_signed_urls(
+    client: httpx.AsyncClient,
+) -> None:
+    """Signed URLs expire (KILN_FILES_ACCESS_TIMEOUT): those made before a pause of hours
+    would be dead when the resumed run shows them, so a resumed run signs them anew."""
+    from tests.support.files import PDF, upload
+
+    start = {
+        "id": "start",
+        "type": "start",
+        "variables": [
+            {
+                "variable": "doc",
+                "label": "Doc",
+                "type": "file",
+                "required": True,
+                "allowed_file_types": ["document"],
+                "allowed_file_upload_methods": ["local_file"],
+            }
+        ],
+    }
+    form = {**_form(), "inputs": [], "form_content": "Read it"}
+    nodes = [start, form, _end("yes", ["start", "doc"])]
+    _, key = await make_app(
+        graph_dsl("workflow", nodes, [("start", "review"), ("review", "yes", "approve")])
+    )
+    uploaded = await upload(client, key, PDF, "report.pdf", "application/pdf", user="hi-11")
+    doc = {"type": "document", "transfer_method": "local_file"}
+    body = {
+        "inputs": {"doc": {**doc, "upload_file_id": uploaded.json()["id"]}},
+        "user": "hi-11",
+        "response_mode": "streaming",
+    }
+    async with client.stream("POST", "/v1/workflows/run", json=body, headers=auth(key)) as resp:
+        _, events = await read_stream(resp)
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    await asyncio.sleep(1.1)
+    resumed_at = int(time.time())
+    submit = {"inputs": {}, "action": "approve", "user": "hi-11"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    finished = await _until_finished(client, key, run_id)
+    url = finished["outputs"]["result"]["url"]
+    signed_at = int(parse_qs(urlsplit(url).query)["timestamp"][0])
+    assert signed_at >= resumed_at, url
+
+
+class _NoLiveWorker:
+    async def live_workers(self, worker_ids: set[str]) -> set[str]:
+        return set()
+
+
+async def test_a_chatflow_whose_resuming_replica_dies_is_closed_by_the_reapers(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replica that claimed the run dies before it ends: the run and its message read
+    running (and save as they stream) until the reapers close both."""
+    from app.services.generation.reaper import reap_orphans
+    from app.services.workflows import resume
+    from app.services.workflows.reaper import reap_orphan_runs
+
+    _, key = await make_app(chat_app())
+    body = {"inputs": {}, "query": "ship it?", "user": "hi-12", "response_mode": "streaming"}
+    async with client.stream("POST", "/v1/chat-messages", json=body, headers=auth(key)) as resp:
+        _, events = await read_stream(resp)
+    required = events[-2]
+    run_id, message_id = required["workflow_run_id"], required["message_id"]
+
+    async def dies(runtime: object, task: object) -> None:  # the process went away
+        return None
+
+    monkeypatch.setattr(resume, "run_graph_task", dies)
+    submit = {"inputs": {"note": "yes"}, "action": "approve", "user": "hi-12"}
+    token = required["data"]["form_token"]
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    async with session_scope() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None and message.is_running, "a resumed message runs again"
+    await reap_orphans(_NoLiveWorker())  # type: ignore[arg-type]
+    await reap_orphan_runs(_NoLiveWorker())  # type: ignore[arg-type]
+    async with session_scope() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None and message.status == "error" and not message.is_running
+        assert message.answer.strip() == "Asked."  # what its client saw
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "failed"
+
+
+async def test_a_run_stopped_as_its_form_is_submitted_stays_stopped(
+    client: httpx.AsyncClient,
+) -> None:
+    """A stop marks the run stopped, then closes its forms: a submission in between must
+    not bring the run back."""
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-13")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    async with session_scope() as session:  # the stop's first step
+        await session.exec(
+            update(WorkflowRun).where(col(WorkflowRun.id) == run_id).values(status="stopped")
+        )
+    submit = {"inputs": {"note": "x"}, "action": "approve", "user": "hi-13"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    await asyncio.sleep(0.3)
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "stopped", detail

@@ -2,6 +2,7 @@
 values back into model parts for vision inputs (images as `image_url` parts, documents as
 `file` parts; the gateway keeps the documents the call's provider reads)."""
 
+import dataclasses
 import mimetypes
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -148,3 +149,18 @@ def _extension_of(name: str, mime_type: str) -> str:
         return ext.lower()
     guessed = mimetypes.guess_extension(mime_type or "") or ""
     return guessed.lstrip(".")
+
+
+def fresh_urls(settings: Settings, value: Any) -> Any:
+    """`value` with its stored files' signed URLs made anew (they expire; a run resumed
+    hours after its pause shows its files by URLs that work)."""
+    if isinstance(value, FileValue):
+        signed = value.transfer_method in ("local_file", "tool_file") and value.related_id
+        if signed and value.remote_url is None:
+            return dataclasses.replace(value, url=signed_url(settings, str(value.related_id)))
+        return value
+    if isinstance(value, dict):
+        return {key: fresh_urls(settings, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fresh_urls(settings, item) for item in value]
+    return value

@@ -71,6 +71,20 @@ def _check(form: HumanInputForm, action: str, inputs: dict[str, Any]) -> None:
     missing = [name for name in names if name not in inputs]
     if missing:
         raise errors.InvalidFormData(f"Missing required inputs: {', '.join(missing)}")
+    for field in shown.get("inputs") or []:
+        if field.get("type") == "select":
+            _check_select(field, inputs[str(field.get("output_variable_name"))])
+
+
+def _check_select(field: dict[str, Any], value: Any) -> None:
+    """Dify's check: a string, among the options when they are constant (options from a
+    variable are not checked, as in Dify)."""
+    name = field.get("output_variable_name")
+    if not isinstance(value, str):
+        raise errors.InvalidFormData(f"Invalid value for select input '{name}': expected string")
+    source = field.get("option_source") or {}
+    if source.get("type") != "variable" and value not in (source.get("value") or []):
+        raise errors.InvalidFormData(f"Invalid value for select input '{name}': {value}")
 
 
 async def submit_form(

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, update
+from sqlmodel import col, select, update
 
 from app.core.db import session_scope
 from app.engine.events import Event
@@ -80,19 +80,27 @@ async def pause_run(runtime: Runtime, task: "GraphTask", outcome: WorkflowOutcom
         "total_steps": outcome.total_steps,
     }
     run_id = task.workflow.run_id
+    # The chat's earlier turns go with it: LLM memory is the same on resume.
+    state = {
+        **(outcome.snapshot or {}),
+        "history": [dataclasses.asdict(turn) for turn in task.workflow.history],
+    }
     async with session_scope() as session:
-        session.add(
-            WorkflowPause(
-                app_id=task.app_id,
-                workflow_run_id=run_id,
-                # The chat's earlier turns go with it: LLM memory is the same on resume.
-                state={
-                    **(outcome.snapshot or {}),
-                    "history": [dataclasses.asdict(turn) for turn in task.workflow.history],
-                },
-                reasons=reasons,
+        earlier = (
+            await session.exec(
+                select(WorkflowPause).where(col(WorkflowPause.workflow_run_id) == run_id)
             )
-        )
+        ).first()
+        if earlier is None:
+            session.add(
+                WorkflowPause(
+                    app_id=task.app_id, workflow_run_id=run_id, state=state, reasons=reasons
+                )
+            )
+        else:  # a resumed run paused again (one pause row per run): it waits anew
+            earlier.state, earlier.reasons = state, reasons
+            earlier.created_at, earlier.resumed_at = utcnow(), None
+            session.add(earlier)
         session.add_all([form for form, _ in made])
         await session.exec(
             update(WorkflowRun)

@@ -18,12 +18,15 @@ from app.engine.prompt import Turn
 from app.engine.variables.values import plain
 from app.engine.workflow.env import HumanDecision
 from app.engine.workflow.events import WorkflowStream
-from app.engine.workflow.snapshot import load_pool
+from app.engine.workflow.snapshot import SNAPSHOT_VERSION, load_pool
 from app.models import App, EndUser, HumanInputForm, Message, WorkflowPause, WorkflowRun
 from app.models.base import timestamp, utcnow
 from app.runtime import Runtime
+from app.services.workflows.chat_records import finish_chat_message
 from app.services.workflows.conversation_state import variable_saver
+from app.services.workflows.files import fresh_urls
 from app.services.workflows.followers import observer
+from app.services.workflows.records import fail_run
 from app.services.workflows.run_task import GraphTask, run_graph_task
 from app.services.workflows.setup import build_pool, services, started_inputs, workflow_run
 from app.services.workflows.versions import named_version
@@ -31,6 +34,7 @@ from app.services.workflows.versions import named_version
 logger = logging.getLogger("kiln.workflow")
 
 ANSWERED = ("submitted", "timeout")
+CANNOT_RESUME = "The run could not resume after its human input."
 
 
 def _decision(form: HumanInputForm) -> HumanDecision:
@@ -61,11 +65,26 @@ async def _claim(runtime: Runtime, run_id: str) -> list[HumanInputForm] | None:
         )
         if int(getattr(claimed, "rowcount", 0) or 0) != 1:
             return None
-        await session.exec(
+        worker = runtime.registry.worker_id
+        # Only a run still paused goes on: one stopped meanwhile (a stop marks the run
+        # before it closes the forms) stays stopped.
+        running = await session.exec(
             update(WorkflowRun)
             .where(col(WorkflowRun.id) == run_id)
-            .values(status="running", worker_id=runtime.registry.worker_id)
+            .where(col(WorkflowRun.status) == "paused")
+            .values(status="running", worker_id=worker)
         )
+        if int(getattr(running, "rowcount", 0) or 0) != 1:
+            return None
+        # A chatflow's message runs again (its answer saved as it streams; closed by the
+        # reaper should this replica die before the run ends).
+        run = await session.get(WorkflowRun, run_id)
+        if run is not None and run.message_id:
+            await session.exec(
+                update(Message)
+                .where(col(Message.id) == run.message_id)
+                .values(is_running=True, worker_id=worker)
+            )
     return forms
 
 
@@ -75,6 +94,18 @@ async def resume_run(runtime: Runtime, run_id: str) -> bool:
     forms = await _claim(runtime, run_id)
     if forms is None:
         return False
+    try:
+        await _start(runtime, run_id, forms)
+    except Exception:
+        # Claimed but not started: no replica will take it again, so it ends here rather
+        # than read `running` forever (its worker lives, so no reaper closes it).
+        logger.exception("cannot resume run %s", run_id)
+        await _give_up(run_id)
+        return False
+    return True
+
+
+async def _start(runtime: Runtime, run_id: str, forms: list[HumanInputForm]) -> None:
     async with session_scope() as session:
         run = await session.get(WorkflowRun, run_id)
         pause = (
@@ -86,16 +117,24 @@ async def resume_run(runtime: Runtime, run_id: str) -> bool:
         user = await session.get(EndUser, run.created_by) if run else None
         message = await session.get(Message, run.message_id) if run and run.message_id else None
     if run is None or app is None or user is None:
-        logger.error("cannot resume run %s: its app, user or row is gone", run_id)
-        return False
+        raise LookupError("its app, user or row is gone")
     task = await _rebuild(runtime, app, run, user, message, pause.state)
     task.workflow.human_decisions = {form.node_id: _decision(form) for form in forms}
     if run.task_id:
         handle = await runtime.registry.register(run.task_id, _owner(app, user))
         task.stop = handle.stop_requested
+    # Only now is the run local: followers here wait on it until its observer hears its end.
+    task.observer = observer(run_id)
     running = asyncio.create_task(run_graph_task(runtime, task), name=f"resume-{run_id}")
     runtime.track(running)
-    return True
+
+
+async def _give_up(run_id: str) -> None:
+    async with session_scope(read_only=True) as session:
+        run = await session.get(WorkflowRun, run_id)
+    await fail_run(run_id, CANNOT_RESUME)
+    if run is not None and run.message_id:
+        await finish_chat_message(run.message_id, "", None, CANNOT_RESUME)
 
 
 def _owner(app: App, user: EndUser) -> str:
@@ -110,10 +149,14 @@ async def _rebuild(
     message: Message | None,
     state: dict[str, Any],
 ) -> GraphTask:
+    if state.get("version") != SNAPSHOT_VERSION:
+        raise ValueError(f"snapshot version {state.get('version')!r} is not this Kiln's")
     version = await named_version(app, run.workflow_id)
     workflow = version.workflow
     task_id = run.task_id or run.id
     pool = load_pool(state["pool"], build_pool(app.app_mode, {}, workflow))
+    for name, scope in pool.scopes().items():
+        pool.scope(name).update(fresh_urls(runtime.settings, scope))
     run_services = services(runtime, app.id, user.id)
     chat = None
     if message is not None and run.conversation_id is not None:
@@ -139,7 +182,6 @@ async def _rebuild(
         started_inputs=started_inputs(inputs, system),
         features=feature_blocks(app.app_mode, version.dsl),
         resume=state,
-        observer=observer(run.id),
     )
 
 
