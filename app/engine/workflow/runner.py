@@ -291,7 +291,9 @@ class LevelRunner:
         engine.emit(engine.stream.node_started(execution))
         try:
             result = await self._attempts(node, execution)
-        except NodePaused as paused:  # no node_finished: it finishes once resumed
+        except NodePaused as paused:  # no node_finished event: it finishes once resumed
+            execution.status = "paused"  # stored as Dify stores it; a resumption adds a row
+            engine.node_finished(execution)
             return _Done(node_id, None, paused=Paused(node_id, predecessor, paused.request))
         except NodeError as exc:
             return self._failed(node, execution, exc)

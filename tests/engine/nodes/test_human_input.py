@@ -90,7 +90,11 @@ async def _resume(
 async def test_a_run_pauses_at_the_form_with_dify_s_reason() -> None:
     result = await run_graph(WORKFLOW, inputs={"name": "Ada"})
     assert result.outcome.status == "paused"
-    assert result.ran() == {"start"}  # hi started but has not finished
+    # hi started but has not finished: its execution is stored as paused (Dify's row).
+    assert result.ran() == {"start", "hi"} and result.execution("hi").status == "paused"
+    assert not [
+        e for e in result.events if e["event"] == "node_finished" and e["data"]["node_id"] == "hi"
+    ]
     started = [e["data"]["node_id"] for e in result.events if e["event"] == "node_started"]
     assert started == ["start", "hi"]
     (request,) = result.outcome.pauses
