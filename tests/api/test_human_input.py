@@ -278,6 +278,25 @@ async def test_advanced_chat_pauses_and_finishes_its_message(client: httpx.Async
     assert message["answer"] == "Asked. Note: yes"
 
 
+async def test_a_paused_chatflow_is_stopped_by_its_owner_only(client: httpx.AsyncClient) -> None:
+    _, key = await make_app(chat_app())
+    body = {"inputs": {}, "query": "ship it?", "user": "hi-owner", "response_mode": "blocking"}
+    paused = (await client.post("/v1/chat-messages", json=body, headers=auth(key))).json()
+    task_id, run_id = paused["task_id"], paused["data"]["workflow_run_id"]
+    token = paused["data"]["reasons"][0]["form_token"]
+    stop_url = f"/v1/chat-messages/{task_id}/stop"
+    other = await client.post(stop_url, json={"user": "someone-else"}, headers=auth(key))
+    assert other.status_code == 200 and other.json() == {"result": "success"}
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "paused"  # not theirs to stop
+    owner = await client.post(stop_url, json={"user": "hi-owner"}, headers=auth(key))
+    assert owner.status_code == 200 and owner.json() == {"result": "success"}
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "stopped"
+    shown = await client.get(f"/v1/form/human_input/{token}", headers=auth(key))
+    assert shown.status_code == 412 and shown.json()["code"] == "human_input_form_expired"
+
+
 def two_forms_app() -> str:
     """Two human-input nodes one after the other: the run pauses twice."""
     second = {**_form(), "id": "again", "title": "Again", "form_content": "Again"}

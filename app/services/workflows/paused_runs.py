@@ -10,16 +10,18 @@ from app.models.base import utcnow
 from app.services.workflows.forms import close_forms
 
 
-async def stop_paused_run(app_id: str, task_id: str) -> bool:
+async def stop_paused_run(app_id: str, task_id: str, end_user_id: str | None = None) -> bool:
+    """`end_user_id`: only that user's run (a chat stop, which only its owner may send)."""
+    query = (
+        select(WorkflowRun)
+        .where(col(WorkflowRun.app_id) == app_id)
+        .where(col(WorkflowRun.task_id) == task_id)
+        .where(col(WorkflowRun.status) == "paused")
+    )
+    if end_user_id is not None:
+        query = query.where(col(WorkflowRun.created_by) == end_user_id)
     async with session_scope() as session:
-        run = (
-            await session.exec(
-                select(WorkflowRun)
-                .where(col(WorkflowRun.app_id) == app_id)
-                .where(col(WorkflowRun.task_id) == task_id)
-                .where(col(WorkflowRun.status) == "paused")
-            )
-        ).first()
+        run = (await session.exec(query)).first()
         if run is None:
             return False
         await session.exec(
