@@ -164,6 +164,7 @@ async def run_workflow(
         lambda text, selector: run.emit(stream.text(text, selector)),
         {node_id: node.written_variables() for node_id, node in compiled.nodes.items()},
     )
+    state.on_inner_answer = coordinator.passthrough
     level_state = None
     if resume is not None:
         coordinator.restore(resume["coordinator"])
