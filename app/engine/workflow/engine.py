@@ -135,14 +135,14 @@ async def run_workflow(
         earlier = float(resume["elapsed"])
 
     def finished(execution: NodeExecution) -> None:
-        if execution.spec.parent_id is None and execution.spec.type in ("end", "answer"):
-            if execution.status == "succeeded" and execution.outputs:
-                outputs = execution.outputs
-                response_outputs.update(
-                    {"answer": outputs.get("answer")}
-                    if execution.spec.type == "answer"
-                    else outputs
-                )
+        outputs = execution.outputs if execution.status == "succeeded" else None
+        if outputs and execution.spec.type == "answer":
+            # Dify merges every answer's text into the run's `answer`, in the order they
+            # finish, those inside iterations and loops included.
+            earlier = str(response_outputs.get("answer") or "")
+            response_outputs["answer"] = earlier + str(outputs.get("answer") or "")
+        elif outputs and execution.spec.parent_id is None and execution.spec.type == "end":
+            response_outputs.update(outputs)
         if on_node_finished is not None:
             on_node_finished(execution)
 
@@ -164,6 +164,7 @@ async def run_workflow(
         lambda text, selector: run.emit(stream.text(text, selector)),
         {node_id: node.written_variables() for node_id, node in compiled.nodes.items()},
     )
+    state.on_inner_answer = coordinator.passthrough
     level_state = None
     if resume is not None:
         coordinator.restore(resume["coordinator"])

@@ -9,8 +9,9 @@ have the upstream nodes that write a variable it shows besides their own outputs
 assigner updating a conversation variable, Dify's `blocks_variable_output`); eligible
 sessions stream one at a time in the order they became eligible. A piece that is a
 streaming node's `text` relays that node's chunks as they come; any other variable goes
-out whole once its node has finished. Only top-level nodes stream; nodes inside iterations
-and loops do not."""
+out whole once its node has finished. Only top-level nodes stream in that order; an answer
+inside an iteration or loop says its whole text each round as it succeeds (`passthrough`),
+outside the order, as Dify forwards a container's answers."""
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -156,6 +157,10 @@ class ResponseCoordinator:
             if session in self._queue:
                 self._queue.remove(session)
         self._finished.update(ids)
+
+    def passthrough(self, node_id: str, text: str) -> None:
+        """An answer node inside a container succeeded: its text goes out now."""
+        self._say(text, [node_id, "answer"])
 
     # -- streaming ---------------------------------------------------------------------
     def _promote(self) -> None:

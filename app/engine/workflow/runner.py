@@ -364,6 +364,10 @@ class LevelRunner:
         execution.metadata = self._metadata(node, result)
         execution.handle = result.handle
         execution.finished = time.time()
+        if node.spec.type == "answer" and node.spec.parent_id is not None:
+            answer = result.outputs.get("answer")
+            if isinstance(answer, str) and answer:
+                engine.on_inner_answer(node.id, answer)
         engine.emit(engine.stream.node_finished(execution))
         engine.node_finished(execution)
 

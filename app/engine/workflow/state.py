@@ -30,6 +30,10 @@ def _ignore_execution(_: NodeExecution) -> None:
     return None
 
 
+def _ignore_answer(_node_id: str, _text: str) -> None:
+    return None
+
+
 @dataclass(slots=True)
 class RunState:
     graph: Workflow
@@ -42,6 +46,9 @@ class RunState:
     usages: list[Usage] = field(default_factory=list)
     # Told of every finished node execution (the service layer stores them).
     on_node_finished: Callable[[NodeExecution], None] = _ignore_execution
+    # Told the text of an answer node inside an iteration or loop each time it succeeds
+    # (no level's response order holds it: Dify forwards it as it comes).
+    on_inner_answer: Callable[[str, str], None] = _ignore_answer
 
     def emit(self, event: Event) -> None:
         self.run.emit(event)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select, update
 
 from app.core.db import session_scope
@@ -41,3 +42,16 @@ async def finish_chat_message(
                 .where(col(Conversation.id) == conversation_id)
                 .values(dialogue_count=col(Conversation.dialogue_count) + 1)
             )
+
+
+async def earlier_turns(conversation_id: str) -> int:
+    """How many messages the conversation has so far, whatever their answer or status:
+    `sys.dialogue_count` is this plus one, as Dify's `get_thread_messages_length` counts
+    (a turn that answered nothing or failed still moved the dialogue on)."""
+    async with session_scope(read_only=True) as session:
+        statement = (
+            select(func.count())
+            .select_from(Message)
+            .where(col(Message.conversation_id) == conversation_id)
+        )
+        return int((await session.exec(statement)).one())

@@ -28,6 +28,7 @@ from app.services.generation.start import (
     check_mode,
     owned_conversation,
 )
+from app.services.workflows.chat_records import earlier_turns
 from app.services.workflows.conversation_state import (
     declared_variables,
     load_conversation_variables,
@@ -66,6 +67,7 @@ async def _launch(
     request_files, _ = await resolve_files(app.id, features, command.files)
     inputs = await check_inputs(settings, app.id, workflow, command.inputs)
     history = await load_history(conversation.id) if conversation else []
+    turns_before = await earlier_turns(conversation.id) if conversation else 0
     query = command.query.replace("\x00", "")
 
     new_conversation = None
@@ -106,7 +108,7 @@ async def _launch(
         "files": [file_value(settings, f) for f in request_files],
         "conversation_id": conversation_row.id,
         "user_id": end_user.session_id,
-        "dialogue_count": len(history) + 1,
+        "dialogue_count": turns_before + 1,
         "app_id": app.id,
         "workflow_id": version.id,
         "workflow_run_id": run_id,

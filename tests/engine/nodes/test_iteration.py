@@ -297,7 +297,9 @@ async def test_legacy_iteration_starts_at_its_first_child() -> None:
     assert len(ran.runs("first")) == 2
 
 
-async def test_nothing_inside_streams_into_the_answer() -> None:
+async def test_an_answer_inside_says_its_text_each_round() -> None:
+    # Dify forwards an inner answer's whole text as it succeeds, ahead of the top level's
+    # answers (its fixture `iteration_contains_answer`); an LLM inside does not stream.
     nodes = [
         START,
         *iteration("each", ["start", "items"], ["say", "text"]),
@@ -312,9 +314,9 @@ async def test_nothing_inside_streams_into_the_answer() -> None:
     ran = await run_graph(nodes, edges, {"items": [1, 2]}, chat=True)
     assert ran.outcome.status == "succeeded"
     messages = [e["answer"] for e in ran.events if e["event"] == "message"]
-    assert "".join(messages) == "got - inside words\n- inside words"
-    assert all("inner" not in m for m in messages)
-    assert ran.outcome.answer == "got - inside words\n- inside words"
+    inner, top = "inner inside words", "got - inside words\n- inside words"
+    assert messages[:2] == [inner, inner] and "".join(messages[2:]) == top
+    assert ran.outcome.answer == inner + inner + top
 
 
 @pytest.mark.parametrize("parallel", [False, True])

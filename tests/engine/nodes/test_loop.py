@@ -343,7 +343,9 @@ async def test_the_run_deadline_ends_a_long_loop() -> None:
     assert ran.outcome.error == "Maximum execution time exceeded: 0.3s"
 
 
-async def test_nothing_inside_a_loop_streams_into_the_answer() -> None:
+async def test_an_answer_inside_a_loop_says_its_text_each_round() -> None:
+    # As in Dify (its fixture `loop_contains_answer`): each round's inner answer goes out
+    # whole as it succeeds, before the answer after the loop.
     nodes, edges = _counting("0", count=2)
     nodes[-1] = node("top", "answer", answer="n={{#count_up.num#}} said {{#say.text#}}")
     nodes += [
@@ -355,5 +357,7 @@ async def test_nothing_inside_a_loop_streams_into_the_answer() -> None:
     ran = await run_graph(nodes, edges, chat=True)
     assert ran.outcome.status == "succeeded"
     messages = [e["answer"] for e in ran.events if e["event"] == "message"]
-    assert "".join(messages) == "n=2 said inside words"
-    assert ran.outcome.answer == "n=2 said inside words"
+    inner = "inner inside words"
+    assert messages[:2] == [inner, inner]
+    assert "".join(messages) == inner + inner + "n=2 said inside words"
+    assert ran.outcome.answer == inner + inner + "n=2 said inside words"
