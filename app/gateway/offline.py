@@ -37,9 +37,25 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
     return ""
 
 
+def _readable(text: str) -> str:
+    """A JSON object sent with raw line breaks inside its strings (a classifier's prompt
+    around a multi-line query) is echoed as valid JSON, so the caller can read it back."""
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        json.loads(text)
+        return text
+    except ValueError:
+        pass
+    try:
+        return json.dumps(json.loads(text, strict=False), ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 def reply_for(messages: list[dict[str, Any]]) -> str:
     turns = sum(1 for m in messages if m.get("role") == "user")
-    return f"Echo (turn {turns}): {_last_user_text(messages)}"
+    return f"Echo (turn {turns}): {_readable(_last_user_text(messages))}"
 
 
 def _chosen_tool(request: ModelRequest) -> dict[str, Any] | None:

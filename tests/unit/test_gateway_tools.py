@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
+from app.engine.nodes.question_classifier.parse import reply_object
 from app.gateway import litellm_backend, offline, openai_compat
 from app.gateway.offline_json import sample
 from app.gateway.providers import ProviderSpec, ResolvedProvider
@@ -73,6 +74,17 @@ async def test_offline_model_answers_json_when_asked() -> None:
     request.response_format = {"type": "json_object"}
     items = await _items(offline.stream(request, 0))
     assert "".join(i for i in items if isinstance(i, str)) == "{}"
+
+
+def test_offline_echo_of_json_with_raw_line_breaks_reads_back() -> None:
+    """A classifier's prompt wraps a multi-line query in JSON without escaping it; the echo
+    must still be JSON the classifier can read (then it takes the first class)."""
+    # "\n" in this literal is a raw line break inside the JSON string: invalid JSON.
+    sent = '{"input_text": ["first line\nsecond line"], "categories": [{"category_id": "a"}]}'
+    reply = offline.reply_for([{"role": "user", "content": sent}])
+    assert reply_object(reply)["input_text"] == ["first line\nsecond line"]
+    plain = '{"input_text": ["one line"]}'  # valid JSON is echoed as it came
+    assert offline.reply_for([{"role": "user", "content": plain}]).endswith(plain)
 
 
 async def test_offline_model_reports_length_when_cut_by_max_tokens() -> None:
