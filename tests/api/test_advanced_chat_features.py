@@ -9,6 +9,7 @@ import httpx
 from tests.api.test_annotation_reply import _enable
 from tests.api.test_moderation_keywords import _rule
 from tests.support.dsl import auth, graph_dsl, make_app
+from tests.support.fake_upstream import FakeUpstream
 from tests.support.sse import answer_of, parse_frames
 
 START = {"id": "start", "type": "start", "variables": []}
@@ -51,6 +52,33 @@ async def test_output_moderation_replaces_the_answer(client: httpx.AsyncClient) 
         headers=auth(key),
     )
     assert stored.json()["data"][0]["answer"] == "Output refused."
+
+
+async def test_output_moderation_mid_stream_stops_the_run_with_dify_s_reason(
+    client: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    llm = {
+        "id": "talk",
+        "type": "llm",
+        "model": {"provider": "openai", "name": "gpt-4o-mini", "mode": "chat"},
+        "prompt_template": [{"role": "user", "text": "{{#sys.query#}}"}],
+        "context": {"enabled": False, "variable_selector": []},
+    }
+    answer = {"id": "answer", "type": "answer", "answer": "{{#talk.text#}}"}
+    dsl = graph_dsl(
+        "advanced-chat",
+        [START, llm, answer],
+        [("start", "talk"), ("talk", "answer")],
+        sensitive_word_avoidance=_rule(),
+    )
+    _, key = await make_app(dsl)
+    # A long answer whose first words are refused: the check after the first buffer stops it.
+    upstream.behaviour.chunks = ["BadWord "] + ["and more "] * 400
+    upstream.behaviour.delay = 0.01
+    events = await _turn(client, key, "hello")
+    finished = next(e for e in events if e["event"] == "workflow_finished")["data"]
+    assert (finished["status"], finished["error"]) == ("stopped", "Stopped by output moderation.")
+    assert events[-1]["event"] == "message_end"
 
 
 async def test_annotation_reply_answers_before_the_workflow(client: httpx.AsyncClient) -> None:

@@ -240,7 +240,7 @@ async def test_stopping_a_paused_run_ends_it(client: httpx.AsyncClient) -> None:
     )
     assert stop.status_code == 200 and stop.json() == {"result": "success"}
     detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
-    assert detail["status"] == "stopped"
+    assert (detail["status"], detail["error"]) == ("stopped", "Stopped by user.")
     shown = await client.get(f"/v1/form/human_input/{token}", headers=auth(key))
     assert shown.status_code == 412 and shown.json()["code"] == "human_input_form_expired"
 

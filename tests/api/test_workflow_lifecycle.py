@@ -73,6 +73,7 @@ async def test_stop_ends_an_advanced_chat_turn_with_its_partial_answer(
     kinds = [e["event"] for e in events]
     assert kinds[-2:] == ["workflow_finished", "message_end"], kinds
     assert events[-2]["data"]["status"] == "stopped"
+    assert events[-2]["data"]["error"] == "Stopped by user."  # Dify's stop reason
     streamed = "".join(e["answer"] for e in events if e["event"] == "message")
     assert streamed
     await _until(lambda: _closed(upstream), "the upstream call was not cancelled")
@@ -106,8 +107,9 @@ async def test_a_workflow_stop_is_taken_from_any_user_of_the_app(
         assert stop.json() == {"result": "success"}
         rest = parse_frames("\n\n".join([line async for line in lines if line]))
     assert rest[-1]["event"] == "workflow_finished" and rest[-1]["data"]["status"] == "stopped"
+    assert rest[-1]["data"]["error"] == "Stopped by user."
     run = await client.get(f"/v1/workflows/run/{first['workflow_run_id']}", headers=auth(key))
-    assert run.json()["status"] == "stopped"
+    assert (run.json()["status"], run.json()["error"]) == ("stopped", "Stopped by user.")
 
 
 async def test_a_run_goes_on_after_its_client_left(

@@ -8,6 +8,7 @@ from app.core.db import session_scope
 from app.models import WorkflowRun
 from app.models.base import utcnow
 from app.services.workflows.forms import close_forms
+from app.services.workflows.records import STOPPED_BY_USER
 
 
 async def stop_paused_run(app_id: str, task_id: str, end_user_id: str | None = None) -> bool:
@@ -28,7 +29,7 @@ async def stop_paused_run(app_id: str, task_id: str, end_user_id: str | None = N
             update(WorkflowRun)
             .where(col(WorkflowRun.id) == run.id)
             .where(col(WorkflowRun.status) == "paused")
-            .values(status="stopped", finished_at=utcnow())
+            .values(status="stopped", error=STOPPED_BY_USER, finished_at=utcnow())
         )
     await close_forms(run.id)
     return True

@@ -21,6 +21,10 @@ logger = logging.getLogger("kiln.workflow")
 
 FLUSH_EVERY = 0.2  # seconds: node rows are written in batches this far apart at most
 
+# Dify's stop reasons (QueueStopEvent): a stopped run's `error`.
+STOPPED_BY_USER = "Stopped by user."
+STOPPED_BY_MODERATION = "Stopped by output moderation."
+
 
 async def create_run(run: WorkflowRun, log: bool) -> None:
     async with session_scope() as session:

@@ -34,7 +34,14 @@ from app.services.workflows.chat_guards import (
 )
 from app.services.workflows.chat_records import finish_chat_message
 from app.services.workflows.pauses import pause_run
-from app.services.workflows.records import NodeRecorder, fail_run, finish_run, skip_run
+from app.services.workflows.records import (
+    STOPPED_BY_MODERATION,
+    STOPPED_BY_USER,
+    NodeRecorder,
+    fail_run,
+    finish_run,
+    skip_run,
+)
 from app.services.workflows.versions import WorkflowVersion
 
 logger = logging.getLogger("kiln.workflow")
@@ -204,6 +211,9 @@ async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event
         final = await guard.finish(outcome.answer)
         if final is not None:
             outcome.answer = final
+    if outcome.status == "stopped" and outcome.error is None:
+        blocked = guard is not None and guard.blocked.is_set()
+        outcome.error = STOPPED_BY_MODERATION if blocked else STOPPED_BY_USER
     await finish_run(task.workflow.run_id, outcome, secrets)
     ending = [stream.workflow_finished(_finished_data(task, outcome))]
     if chat is not None:
