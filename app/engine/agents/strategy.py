@@ -53,6 +53,6 @@ def node_strategy(name: str, provider: str = "") -> Kind:
     where = f" of {provider}" if provider else ""
     raise UnknownStrategy(
         f"agent strategy {name!r}{where} has no built-in equivalent in Kiln: only function "
-        "calling and ReAct strategies run (rename the strategy to one of them, e.g. "
-        "function_calling or ReAct, in the export)"
+        "calling and ReAct strategies run (an agent node using one of them, with its "
+        "parameters, can replace it in Dify before exporting)"
     )
