@@ -14,7 +14,7 @@ import pytest
 
 from app.core.config import get_settings
 from tests.support import documents
-from tests.support.dsl import auth, chat_dsl, graph_dsl, make_app
+from tests.support.dsl import auth, chat_dsl, file_start, graph_dsl, make_app
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.files import files_app, loopback_http, upload, use_tmp_storage
 
@@ -138,20 +138,7 @@ async def test_a_remote_pdf_is_fetched_through_the_guard(
 async def test_an_llm_nodes_vision_document_reaches_the_model(
     client: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
-    start = {
-        "id": "start",
-        "type": "start",
-        "variables": [
-            {
-                "variable": "doc",
-                "label": "Doc",
-                "type": "file",
-                "required": True,
-                "allowed_file_types": ["document"],
-                "allowed_file_upload_methods": ["local_file"],
-            }
-        ],
-    }
+    start = file_start("local_file")
     llm = {
         "id": "read",
         "type": "llm",

@@ -17,7 +17,7 @@ from sqlmodel import col, update
 from app.core.db import session_scope
 from app.models import Message, WorkflowPause, WorkflowRun
 from tests.conftest import _SERVER_APPS
-from tests.support.dsl import auth, graph_dsl, make_app
+from tests.support.dsl import auth, file_start, graph_dsl, make_app
 from tests.support.sse import read_stream
 
 START = {
@@ -419,20 +419,7 @@ async def test_a_resumed_run_shows_its_files_by_fresh_signed_urls(
     would be dead when the resumed run shows them, so a resumed run signs them anew."""
     from tests.support.files import PDF, upload
 
-    start = {
-        "id": "start",
-        "type": "start",
-        "variables": [
-            {
-                "variable": "doc",
-                "label": "Doc",
-                "type": "file",
-                "required": True,
-                "allowed_file_types": ["document"],
-                "allowed_file_upload_methods": ["local_file"],
-            }
-        ],
-    }
+    start = file_start("local_file")
     form = {**_form(), "inputs": [], "form_content": "Read it"}
     nodes = [start, form, _end("yes", ["start", "doc"])]
     _, key = await make_app(

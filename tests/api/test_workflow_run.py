@@ -3,7 +3,7 @@ record, logs, stop; advanced-chat through `/v1/chat-messages`."""
 
 import httpx
 
-from tests.support.dsl import auth, graph_dsl, make_app
+from tests.support.dsl import auth, file_start, graph_dsl, make_app
 from tests.support.sse import read_stream
 
 START = {
@@ -232,20 +232,7 @@ async def test_parameters_come_from_the_start_node(client: httpx.AsyncClient) ->
 async def test_files_as_inputs_and_request_files(client: httpx.AsyncClient) -> None:
     from tests.support.files import PDF, upload
 
-    start = {
-        "id": "start",
-        "type": "start",
-        "variables": [
-            {
-                "variable": "doc",
-                "label": "Doc",
-                "type": "file",
-                "required": True,
-                "allowed_file_types": ["document"],
-                "allowed_file_upload_methods": ["local_file", "remote_url"],
-            }
-        ],
-    }
+    start = file_start("local_file", "remote_url")
     end = {
         "id": "end",
         "type": "end",

@@ -69,6 +69,19 @@ FEATURES: dict[str, Any] = {
 }
 
 
+def file_start(*methods: str, variable: str = "doc") -> dict[str, Any]:
+    """A start node asking for one required document file, sent by `methods`."""
+    field = {
+        "variable": variable,
+        "label": variable.title(),
+        "type": "file",
+        "required": True,
+        "allowed_file_types": ["document"],
+        "allowed_file_upload_methods": list(methods or ("local_file",)),
+    }
+    return {"id": "start", "type": "start", "variables": [field]}
+
+
 def graph_dsl(
     mode: str,
     nodes: list[dict[str, Any]],
