@@ -506,3 +506,28 @@ async def test_a_run_stopped_as_its_form_is_submitted_stays_stopped(
     await asyncio.sleep(0.3)
     detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
     assert detail["status"] == "stopped", detail
+
+
+async def test_a_replica_shutting_down_leaves_a_submitted_run_to_others(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A draining replica would stop (or cancel) a run it resumed: it leaves the answered
+    run paused, and upkeep (another replica's, or this one's once it runs again) resumes
+    it."""
+    from app.services.workflows.expiry import expire_due_forms
+
+    runtime = _SERVER_APPS[-1].state.runtime
+    _, key = await make_app(workflow_app())
+    events = await _run(client, key, "hi-14")
+    run_id, token = events[-1]["workflow_run_id"], events[-2]["data"]["form_token"]
+    monkeypatch.setattr(runtime, "draining", True)
+    submit = {"inputs": {"note": "later"}, "action": "approve", "user": "hi-14"}
+    done = await client.post(f"/v1/form/human_input/{token}", json=submit, headers=auth(key))
+    assert done.status_code == 200, done.text
+    await asyncio.sleep(0.3)
+    detail = (await client.get(f"/v1/workflows/run/{run_id}", headers=auth(key))).json()
+    assert detail["status"] == "paused", detail
+    monkeypatch.undo()
+    await expire_due_forms(runtime)
+    finished = await _until_finished(client, key, run_id)
+    assert (finished["status"], finished["outputs"]) == ("succeeded", {"result": "later"})

@@ -89,8 +89,10 @@ async def _claim(runtime: Runtime, run_id: str) -> list[HumanInputForm] | None:
 
 
 async def resume_run(runtime: Runtime, run_id: str) -> bool:
-    """Starts the rest of the run here when it can; False when it waits on or another
-    replica took it."""
+    """Starts the rest of the run here when it can; False when it still waits, another
+    replica took it, or this one is shutting down (upkeep elsewhere takes it up)."""
+    if runtime.draining:  # it would be stopped or cancelled here: another replica takes it
+        return False
     forms = await _claim(runtime, run_id)
     if forms is None:
         return False
