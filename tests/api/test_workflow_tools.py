@@ -236,6 +236,57 @@ async def test_workflow_as_tool_and_the_depth_limit(
     assert deep["error"].endswith("Max workflow call depth 5 reached.")
 
 
+async def test_a_workflow_tool_that_pauses_for_human_input_fails(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A called workflow that reaches a human-input node waits for a form nobody is shown:
+    the tool call fails (it succeeded with no outputs) and the paused run ends."""
+    from sqlmodel import col, select
+
+    from app.core.db import session_scope
+    from app.models import HumanInputForm, WorkflowRun
+
+    use_integrations(monkeypatch, tmp_path, "tools: {workflows: {review-tool-id: Review}}\n")
+    form = {
+        "id": "review",
+        "type": "human-input",
+        "title": "Review",
+        "form_content": "Check",
+        "inputs": [],
+        "user_actions": [{"id": "approve", "title": "Approve"}],
+    }
+    child = [start("name"), form, end(said=["start", "name"])]
+    child_id, _ = await make_app(
+        graph_dsl(
+            "workflow", child, [("start", "review"), ("review", "end", "approve")], name="Review"
+        )
+    )
+    call = tool(
+        "call",
+        "review-tool-id",
+        "review",
+        provider_type="workflow",
+        provider_name="review",
+        tool_parameters={"name": mixed("{{#start.who#}}")},
+    )
+    parent = [start("who"), call, end(text=["call", "text"])]
+    _, key = await make_app(graph_dsl("workflow", parent, [("start", "call"), ("call", "end")]))
+    data = await run(client, key, {"who": "Ada"})
+    assert data["status"] == "failed", data
+    assert "human input" in data["error"], data
+    async with session_scope() as session:
+        runs = (
+            await session.exec(select(WorkflowRun).where(col(WorkflowRun.app_id) == child_id))
+        ).all()
+        assert [r.status for r in runs] == ["failed"]
+        forms = (
+            await session.exec(
+                select(HumanInputForm).where(col(HumanInputForm.workflow_run_id) == runs[0].id)
+            )
+        ).all()
+        assert [f.status for f in forms] == ["expired"]
+
+
 async def test_a_workflow_tool_without_its_app_is_listed(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

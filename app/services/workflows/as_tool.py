@@ -30,6 +30,8 @@ from app.runtime import Runtime
 from app.services.workflows.files import file_store
 from app.services.workflows.start_form import start_variables
 
+PAUSED_IN_TOOL = "The workflow waits for human input, which a workflow tool cannot give."
+
 # Start-variable types → tool parameter types (what an agent's model is asked to fill).
 _PARAMETER_TYPES = {
     "number": "number",
@@ -108,6 +110,7 @@ class WorkflowTools:
 
     async def invoke(self, app_id: str, arguments: dict[str, Any], call: ToolCall) -> ToolOutput:
         from app.services.workflows.launch import WorkflowCommand, start_workflow_run
+        from app.services.workflows.paused_runs import fail_paused_run
 
         async with session_scope() as session:
             app = await session.get(App, app_id)
@@ -129,6 +132,9 @@ class WorkflowTools:
         except DifyError as exc:
             raise ToolError(exc.message) from None
         data = answer.get("data") or {}
+        if data.get("status") == "paused":  # its form reaches nobody: the run ends here
+            await fail_paused_run(generation.workflow_run_id, PAUSED_IN_TOOL)
+            raise ToolError(PAUSED_IN_TOOL)
         if data.get("error"):
             raise ToolError(str(data["error"]))
         return await self._output(app, data.get("outputs") or {}, call)

@@ -8,7 +8,7 @@ from app.core.db import session_scope
 from app.models import WorkflowRun
 from app.models.base import utcnow
 from app.services.workflows.forms import close_forms
-from app.services.workflows.records import STOPPED_BY_USER
+from app.services.workflows.records import STOPPED_BY_USER, fail_run
 
 
 async def stop_paused_run(app_id: str, task_id: str, end_user_id: str | None = None) -> bool:
@@ -33,3 +33,10 @@ async def stop_paused_run(app_id: str, task_id: str, end_user_id: str | None = N
         )
     await close_forms(run.id)
     return True
+
+
+async def fail_paused_run(run_id: str, error: str) -> None:
+    """A paused run whose form nobody is shown (a workflow tool's): it fails, its forms
+    expire."""
+    await fail_run(run_id, error)
+    await close_forms(run_id)
