@@ -60,12 +60,13 @@ def _finished(stream: WorkflowStream, run: WorkflowRun, user: EndUser) -> Event:
 
 
 async def _state_events(run: WorkflowRun, user: EndUser) -> list[Event] | None:
-    """The events a settled run answers; None while it runs."""
+    """The events a settled run answers; None while it runs (nothing more is read then:
+    a follower of another replica's run asks every POLL_EVERY)."""
+    if run.finished_at is None and run.status != "paused":
+        return None
     stream = await _stream(run)
     if run.finished_at is not None:
         return [_finished(stream, run, user)]
-    if run.status != "paused":
-        return None
     async with session_scope(read_only=True) as session:
         pause = (
             await session.exec(
