@@ -531,3 +531,23 @@ async def test_a_replica_shutting_down_leaves_a_submitted_run_to_others(
     await expire_due_forms(runtime)
     finished = await _until_finished(client, key, run_id)
     assert (finished["status"], finished["outputs"]) == ("succeeded", {"result": "later"})
+
+
+async def test_a_blocking_chatflow_answers_dify_paused_body(client: httpx.AsyncClient) -> None:
+    """Dify's paused chat body: `event: workflow_paused` (clients tell it from a finished
+    message by it), the run id at the top, the message so far also under `data`."""
+    _, key = await make_app(chat_app())
+    body = {"inputs": {}, "query": "ship it?", "user": "hi-15", "response_mode": "blocking"}
+    resp = await client.post("/v1/chat-messages", json=body, headers=auth(key))
+    assert resp.status_code == 200, resp.text
+    paused = resp.json()
+    assert paused["event"] == "workflow_paused"
+    assert paused["answer"] == "Asked. " and paused["mode"] == "advanced-chat"
+    run_id = paused["workflow_run_id"]
+    data = paused["data"]
+    assert (data["workflow_run_id"], data["status"]) == (run_id, "paused")
+    for key_name in ("id", "message_id", "conversation_id", "mode", "answer", "created_at"):
+        assert data[key_name] == paused[key_name], key_name
+    assert data["paused_nodes"] == ["review"]
+    assert data["reasons"][0]["form_token"]
+    assert {"elapsed_time", "total_tokens", "total_steps"} <= set(data)

@@ -33,9 +33,7 @@ class Generation:
                 elif kind == "message_end":
                     return self._blocking_body("".join(parts), event["metadata"])
                 elif kind == "workflow_paused":  # a chatflow waiting on a human input form
-                    body = self._blocking_body("".join(parts), {})
-                    body["data"] = event["data"]
-                    return body
+                    return self._paused_body("".join(parts), event)
         finally:
             self.channel.detach()
         raise errors.DifyError()
@@ -53,6 +51,28 @@ class Generation:
             mode=self.mode, answer=answer, metadata=metadata, created_at=self.ctx.created_at
         )
         return body
+
+    def _paused_body(self, answer: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Dify's paused chat body: `event: workflow_paused` (what tells it from a finished
+        message's), the message so far, the pause under `data`."""
+        message = self._blocking_body(answer, {})
+        del message["event"], message["task_id"]
+        run_id, pause = event["workflow_run_id"], event["data"]
+        data = {
+            **message,
+            "workflow_run_id": run_id,
+            "paused_nodes": pause.get("paused_nodes") or [],
+            "reasons": pause.get("reasons") or [],
+            "status": "paused",
+            **{key: pause.get(key) for key in ("elapsed_time", "total_tokens", "total_steps")},
+        }
+        return {
+            "event": "workflow_paused",
+            "task_id": self.ctx.task_id,
+            **message,
+            "workflow_run_id": run_id,
+            "data": data,
+        }
 
 
 def http_error(code: str, message: str, status: int) -> errors.DifyError:
