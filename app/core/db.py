@@ -287,3 +287,8 @@ MAX_OFFSET = 2**63 - 1
 def page_offset(page: int, size: int) -> int:
     """Rows before a 1-based page; a page past any table reads as empty, never overflows."""
     return min((page - 1) * size, MAX_OFFSET)
+
+
+def rows_changed(result: Any) -> int:
+    """How many rows an UPDATE or DELETE touched (its result's rowcount; 0 if unknown)."""
+    return int(getattr(result, "rowcount", 0) or 0)

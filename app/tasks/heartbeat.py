@@ -14,7 +14,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from sqlmodel import col, delete, select, update
 
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.models import WorkerHeartbeat as HeartbeatRow
 from app.models.base import utcnow
 
@@ -108,7 +108,7 @@ class DatabaseHeartbeat(_Beating):
                 .where(col(HeartbeatRow.worker_id) == self.worker_id)
                 .values(beat_at=now)
             )
-            if not getattr(renewed, "rowcount", 0):
+            if not rows_changed(renewed):
                 session.add(HeartbeatRow(worker_id=self.worker_id, beat_at=now))
             # Rows past the timeout belong to dead processes: a missing row reads the same.
             await session.exec(

@@ -126,21 +126,23 @@ async def run_workflow(
     started = time.perf_counter()
     state = RunState(graph, compiled.nodes, run, workflow, stream, run_seconds)
     response_outputs: dict[str, Any] = {}
+    # Dify merges every answer's text into the run's `answer`, in the order they finish,
+    # those inside iterations and loops included; joined once, at the end.
+    answers: list[str] = []
     earlier = 0.0  # seconds the run took before it paused
     if resume is not None:
         state.totals = RunTotals(**resume["totals"])
         state.usages = [load_usage(u) for u in resume["usages"]]
         response_outputs.update(resume["outputs"])
+        if "answer" in response_outputs:
+            answers.append(str(response_outputs.pop("answer")))
         workflow.retriever_resources[:0] = resume["retriever_resources"]
         earlier = float(resume["elapsed"])
 
     def finished(execution: NodeExecution) -> None:
         outputs = execution.outputs if execution.status == "succeeded" else None
         if outputs and execution.spec.type == "answer":
-            # Dify merges every answer's text into the run's `answer`, in the order they
-            # finish, those inside iterations and loops included.
-            earlier = str(response_outputs.get("answer") or "")
-            response_outputs["answer"] = earlier + str(outputs.get("answer") or "")
+            answers.append(str(outputs.get("answer") or ""))
         elif outputs and execution.spec.parent_id is None and execution.spec.type == "end":
             response_outputs.update(outputs)
         if on_node_finished is not None:
@@ -171,6 +173,8 @@ async def run_workflow(
         level_state = LevelState.load(resume["level"])
     top = LevelRunner(state, graph.top, pool, RunScope(), coordinator, root, others, level_state)
     outcome = await top.run()
+    if answers:
+        response_outputs["answer"] = "".join(answers)
     if outcome.status == "succeeded":
         coordinator.finish()
     status = outcome.status

@@ -8,7 +8,7 @@ import logging
 
 from sqlmodel import col, select, update
 
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.models import Message
 from app.models.base import utcnow
 from app.tasks.heartbeat import WorkerHeartbeat
@@ -39,7 +39,7 @@ async def reap_orphans(heartbeat: WorkerHeartbeat) -> int:
             .where(col(Message.is_running).is_(True), condition)
             .values(is_running=False, status="error", error=INTERRUPTED, updated_at=utcnow())
         )
-        count = int(getattr(result, "rowcount", 0) or 0)
+        count = rows_changed(result)
     if count:
         logger.warning("reaper closed %d interrupted message(s)", count)
     return count

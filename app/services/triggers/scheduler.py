@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.engine.nodes.trigger_schedule.schedule import Schedule
 from app.engine.workflow.engine import WorkflowUnrunnable
 from app.models import App, AppTrigger, TriggerFire
@@ -87,7 +87,7 @@ async def fire(runtime: Runtime, trigger: AppTrigger, app: App, now: datetime) -
                 )
                 .values(next_run_at=following)
             )
-            if getattr(moved, "rowcount", 0) != 1:
+            if rows_changed(moved) != 1:
                 raise _Lost()
             session.add(
                 TriggerFire(

@@ -6,7 +6,7 @@ import logging
 
 from sqlmodel import col, select, update
 
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.models import HumanInputForm, WorkflowPause
 from app.models.base import utcnow
 from app.runtime import Runtime
@@ -28,8 +28,9 @@ async def expire_due_forms(runtime: Runtime) -> int:
                 .limit(BATCH)
             )
         ).all()
-        # Runs nobody resumed though no form of theirs still waits (rare): runs that still
-        # wait on a person are not looked at, however many there are.
+        # Runs nobody resumed though no form of theirs still waits (rare): one query, the
+        # database filters out the runs still waiting on a person (both sides indexed), so
+        # this replica never loads or claims them.
         still_waiting = (
             select(HumanInputForm.id)
             .where(col(HumanInputForm.workflow_run_id) == WorkflowPause.workflow_run_id)
@@ -52,7 +53,7 @@ async def expire_due_forms(runtime: Runtime) -> int:
                 .where(col(HumanInputForm.status) == "waiting")
                 .values(status="timeout")
             )
-        if int(getattr(taken, "rowcount", 0) or 0) == 1:
+        if rows_changed(taken) == 1:
             runs.add(run_id)
     resumed = 0
     for run_id in runs | set(answered):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import col, select, update
 
 from app.core import errors
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.models import App, HumanInputForm, WorkflowPause
 from app.models.base import timestamp, utcnow
 from app.runtime import Runtime
@@ -110,7 +110,7 @@ async def submit_form(
                 submitted_at=utcnow(),
             )
         )
-        if int(getattr(taken, "rowcount", 0) or 0) != 1:
+        if rows_changed(taken) != 1:
             raise errors.FormSubmitted(
                 f"This form has already been submitted by another user, form_id={form.id}"
             )

@@ -4,7 +4,7 @@ that status; a paused run here never resumes)."""
 
 from sqlmodel import col, select, update
 
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.models import WorkflowRun
 from app.models.base import utcnow
 from app.services.workflows.forms import close_forms
@@ -25,12 +25,14 @@ async def stop_paused_run(app_id: str, task_id: str, end_user_id: str | None = N
         run = (await session.exec(query)).first()
         if run is None:
             return False
-        await session.exec(
+        stopped = await session.exec(
             update(WorkflowRun)
             .where(col(WorkflowRun.id) == run.id)
             .where(col(WorkflowRun.status) == "paused")
             .values(status="stopped", error=STOPPED_BY_USER, finished_at=utcnow())
         )
+        if rows_changed(stopped) != 1:  # resumed meanwhile on another replica
+            return False
     await close_forms(run.id)
     return True
 

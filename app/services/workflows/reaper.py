@@ -5,7 +5,7 @@ import logging
 
 from sqlmodel import col, select, update
 
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.models import WorkflowRun
 from app.models.base import utcnow
 from app.tasks.heartbeat import WorkerHeartbeat
@@ -30,7 +30,7 @@ async def reap_orphan_runs(heartbeat: WorkerHeartbeat) -> int:
             .where(orphaned)
             .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
         )
-        count = int(getattr(result, "rowcount", 0) or 0)
+        count = rows_changed(result)
     if count:
         logger.warning("reaper closed %d interrupted workflow run(s)", count)
     return count

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import col, select, update
 
 from app.core.app_mode import AppMode
-from app.core.db import session_scope
+from app.core.db import rows_changed, session_scope
 from app.engine.channel import EventChannel
 from app.engine.events import MessageStreamContext
 from app.engine.features import feature_blocks
@@ -63,7 +63,7 @@ async def _claim(runtime: Runtime, run_id: str) -> list[HumanInputForm] | None:
             .where(col(WorkflowPause.resumed_at).is_(None))
             .values(resumed_at=utcnow())
         )
-        if int(getattr(claimed, "rowcount", 0) or 0) != 1:
+        if rows_changed(claimed) != 1:
             return None
         worker = runtime.registry.worker_id
         # Only a run still paused goes on: one stopped meanwhile (a stop marks the run
@@ -74,7 +74,7 @@ async def _claim(runtime: Runtime, run_id: str) -> list[HumanInputForm] | None:
             .where(col(WorkflowRun.status) == "paused")
             .values(status="running", worker_id=worker)
         )
-        if int(getattr(running, "rowcount", 0) or 0) != 1:
+        if rows_changed(running) != 1:
             return None
         # A chatflow's message runs again (its answer saved as it streams; closed by the
         # reaper should this replica die before the run ends).
