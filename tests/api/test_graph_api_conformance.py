@@ -1,0 +1,84 @@
+"""Graph apps' Service API held against Dify's contract field by field
+(advanced-chat-app-api.mdx, dify-api-behavior.md §6 and §11): what a Dify client sends
+and reads, where Kiln once answered otherwise."""
+
+from typing import Any
+
+import httpx
+
+from sqlmodel import select
+
+from app.core.db import session_scope
+from app.models import AppVersion
+from app.services.apps.importer import update_app
+from tests.support.dsl import auth, graph_dsl, make_app
+from tests.support.sse import answer_of, parse_frames
+
+START = {"id": "start", "type": "start", "variables": []}
+
+
+def _chatflow(answer: str) -> str:
+    node = {"id": "answer", "type": "answer", "answer": answer}
+    return graph_dsl("advanced-chat", [START, node], [("start", "answer")])
+
+
+def _workflow(text: str) -> str:
+    end = {"id": "end", "type": "end", "outputs": [{"variable": "text", "value_selector": ["t", "output"]}]}
+    template = {"id": "t", "type": "template-transform", "template": text, "variables": []}
+    return graph_dsl("workflow", [START, template, end], [("start", "t"), ("t", "end")])
+
+
+async def _chat(
+    client: httpx.AsyncClient, key: str, **body: Any
+) -> tuple[httpx.Response, list[dict[str, Any]]]:
+    payload = {"inputs": {}, "query": "hi", "user": "conf", "response_mode": "streaming", **body}
+    resp = await client.post("/v1/chat-messages", json=payload, headers=auth(key))
+    events = parse_frames(resp.text) if resp.status_code == 200 else []
+    return resp, [e for e in events if e["event"] != "ping"]
+
+
+async def test_chat_messages_run_the_workflow_version_named_by_workflow_id(
+    client: httpx.AsyncClient,
+) -> None:
+    app_id, key = await make_app(_chatflow("first version"))
+    await update_app(app_id, _chatflow("second version"))
+    async with session_scope() as session:
+        query = select(AppVersion).where(AppVersion.app_id == app_id).order_by(AppVersion.number)
+        first_version = (await session.exec(query)).first().id  # type: ignore[union-attr]
+
+    _, current = await _chat(client, key)
+    assert answer_of(current) == "second version"
+    _, pinned = await _chat(client, key, workflow_id=first_version)
+    assert answer_of(pinned) == "first version"
+    assert pinned[0]["data"]["workflow_id"] == first_version
+
+    unknown = "00000000-0000-0000-0000-000000000000"
+    resp, _ = await _chat(client, key, workflow_id=unknown)
+    assert resp.status_code == 404
+    assert resp.json() == {
+        "code": "not_found",
+        "message": f"Workflow not found with id: {unknown}",
+        "status": 404,
+    }
+    resp, _ = await _chat(client, key, workflow_id="v1")
+    assert resp.status_code == 400
+    assert resp.json()["code"] == "bad_request"
+    assert resp.json()["message"] == "Invalid workflow_id format: 'v1'. Expected a valid UUID."
+
+
+async def test_a_workflow_id_of_another_app_is_not_found_even_once_it_ran(
+    client: httpx.AsyncClient,
+) -> None:
+    _, key_a = await make_app(_workflow("from app A"))
+    _, key_b = await make_app(_workflow("from app B"))
+    body = {"inputs": {}, "user": "conf"}
+    ran = await client.post("/v1/workflows/run", json=body, headers=auth(key_a))
+    assert ran.json()["data"]["outputs"] == {"text": "from app A"}
+    version_a = ran.json()["data"]["workflow_id"]  # now compiled and cached in the process
+
+    other = await client.post(f"/v1/workflows/{version_a}/run", json=body, headers=auth(key_b))
+    assert other.status_code == 404, other.text
+    assert other.json()["message"] == f"Workflow not found with id: {version_a}"
+    _, chat_key = await make_app(_chatflow("chat"))
+    resp, _ = await _chat(client, chat_key, workflow_id=version_a)
+    assert resp.status_code == 404, resp.text
