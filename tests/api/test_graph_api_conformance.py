@@ -82,3 +82,28 @@ async def test_a_workflow_id_of_another_app_is_not_found_even_once_it_ran(
     _, chat_key = await make_app(_chatflow("chat"))
     resp, _ = await _chat(client, chat_key, workflow_id=version_a)
     assert resp.status_code == 404, resp.text
+
+
+async def test_workflow_started_names_its_reason_on_a_first_start(
+    client: httpx.AsyncClient,
+) -> None:
+    _, key = await make_app(_workflow("hello"))
+    body = {"inputs": {}, "user": "conf", "response_mode": "streaming"}
+    resp = await client.post("/v1/workflows/run", json=body, headers=auth(key))
+    started = parse_frames(resp.text)[0]
+    assert started["event"] == "workflow_started"
+    assert set(started["data"]) == {"id", "workflow_id", "inputs", "created_at", "reason"}
+    assert started["data"]["reason"] == "initial"
+    _, chat_key = await make_app(_chatflow("hi"))
+    _, events = await _chat(client, chat_key)
+    assert events[0]["event"] == "workflow_started" and events[0]["data"]["reason"] == "initial"
+
+
+async def test_workflow_logs_answer_other_modes_with_an_empty_page(
+    client: httpx.AsyncClient,
+) -> None:
+    _, key = await make_app(_chatflow("hi"))
+    await _chat(client, key)
+    logs = await client.get("/v1/workflows/logs", headers=auth(key))
+    assert logs.status_code == 200, logs.text
+    assert logs.json() == {"page": 1, "limit": 20, "total": 0, "has_more": False, "data": []}

@@ -84,12 +84,15 @@ class WorkflowStream:
         payload["data"] = scrub(data, self.secrets) if self.secrets else data
         return payload
 
-    def workflow_started(self, workflow_id: str, inputs: Mapping[str, Any], created: int) -> Event:
+    def workflow_started(
+        self, workflow_id: str, inputs: Mapping[str, Any], created: int, reason: str = "initial"
+    ) -> Event:
         data = {
             "id": self.workflow_run_id,
             "workflow_id": workflow_id,
             "inputs": plain(dict(inputs)),
             "created_at": created,
+            "reason": reason,  # Dify's WorkflowStartReason: "initial" or "resumption"
         }
         return self._workflow_event("workflow_started", data)
 

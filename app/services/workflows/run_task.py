@@ -186,10 +186,8 @@ async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event
         watcher = asyncio.create_task(_stop_when_blocked(guard.blocked, task.stop))
     secrets = task.pool.secrets
     recorder = NodeRecorder(task.app_id, task.version.id, task.workflow.run_id, secrets)
-    started = stream.workflow_started(task.version.id, task.started_inputs, task.created_at)
-    if task.resume is not None:
-        started["data"]["reason"] = "resumption"  # Dify's WorkflowStartReason
-    run.emit(started)
+    reason = "initial" if task.resume is None else "resumption"
+    run.emit(stream.workflow_started(task.version.id, task.started_inputs, task.created_at, reason))
     try:
         outcome = await run_workflow(
             task.version.compiled,
