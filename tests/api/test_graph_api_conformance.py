@@ -107,3 +107,72 @@ async def test_workflow_logs_answer_other_modes_with_an_empty_page(
     logs = await client.get("/v1/workflows/logs", headers=auth(key))
     assert logs.status_code == 200, logs.text
     assert logs.json() == {"page": 1, "limit": 20, "total": 0, "has_more": False, "data": []}
+
+
+async def test_finished_events_list_the_files_among_the_outputs(
+    client: httpx.AsyncClient,
+) -> None:
+    end = {
+        "id": "end",
+        "type": "end",
+        "outputs": [
+            {"variable": "files", "value_selector": ["sys", "files"]},
+            {"variable": "count", "value_selector": ["sys", "user_id"]},
+        ],
+    }
+    upload = {
+        "enabled": True,
+        "allowed_file_types": ["image"],
+        "allowed_file_upload_methods": ["remote_url"],
+        "number_limits": 3,
+    }
+    dsl = graph_dsl("workflow", [START, end], [("start", "end")], file_upload=upload)
+    _, key = await make_app(dsl)
+    url = "https://files.example.test/cat.png"
+    body = {
+        "inputs": {},
+        "files": [{"type": "image", "transfer_method": "remote_url", "url": url}],
+        "user": "conf",
+        "response_mode": "streaming",
+    }
+    resp = await client.post("/v1/workflows/run", json=body, headers=auth(key))
+    events = [e for e in parse_frames(resp.text) if e["event"] != "ping"]
+    finished = events[-1]
+    assert finished["event"] == "workflow_finished"
+    [listed] = finished["data"]["files"]
+    assert listed == finished["data"]["outputs"]["files"][0]
+    assert listed["dify_model_identity"] == "__dify__file__" and listed["url"] == url
+    node_files = {
+        e["data"]["node_id"]: e["data"]["files"] for e in events if e["event"] == "node_finished"
+    }
+    assert node_files == {"start": [listed], "end": [listed]}  # the start node outputs sys.files
+
+
+async def test_advanced_chat_message_end_lists_the_answer_s_files(
+    client: httpx.AsyncClient,
+) -> None:
+    start = {
+        "id": "start",
+        "type": "start",
+        "variables": [
+            {
+                "variable": "pic",
+                "label": "Pic",
+                "type": "file",
+                "required": False,
+                "allowed_file_types": ["image"],
+                "allowed_file_upload_methods": ["remote_url"],
+            }
+        ],
+    }
+    answer = {"id": "answer", "type": "answer", "answer": "Here: {{#start.pic#}}"}
+    _, key = await make_app(graph_dsl("advanced-chat", [start, answer], [("start", "answer")]))
+    url = "https://files.example.test/dog.png"
+    pic = {"type": "image", "transfer_method": "remote_url", "url": url}
+    _, events = await _chat(client, key, inputs={"pic": pic})
+    end = events[-1]
+    assert end["event"] == "message_end"
+    [listed] = end["files"]
+    assert listed["dify_model_identity"] == "__dify__file__" and listed["url"] == url
+    _, plain_turn = await _chat(client, key)
+    assert plain_turn[-1]["event"] == "message_end" and plain_turn[-1]["files"] == []

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.engine.events import Event, MessageStreamContext
 from app.engine.graph.model import NodeSpec
-from app.engine.variables.values import plain
+from app.engine.variables.values import output_files, plain
 from app.engine.workflow.env import RunScope
 
 SECRET_MASK = "************"
@@ -135,7 +135,7 @@ class WorkflowStream:
             elapsed_time=execution.elapsed,
             execution_metadata=execution.metadata,
             finished_at=int(execution.finished or time.time()),
-            files=[],
+            files=output_files(execution.outputs),
         )
         if event == "node_retry":
             data["retry_index"] = execution.retry_index
