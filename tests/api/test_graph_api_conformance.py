@@ -5,7 +5,6 @@ and reads, where Kiln once answered otherwise."""
 from typing import Any
 
 import httpx
-
 from sqlmodel import select
 
 from app.core.db import session_scope
@@ -23,7 +22,8 @@ def _chatflow(answer: str) -> str:
 
 
 def _workflow(text: str) -> str:
-    end = {"id": "end", "type": "end", "outputs": [{"variable": "text", "value_selector": ["t", "output"]}]}
+    output = {"variable": "text", "value_selector": ["t", "output"]}
+    end = {"id": "end", "type": "end", "outputs": [output]}
     template = {"id": "t", "type": "template-transform", "template": text, "variables": []}
     return graph_dsl("workflow", [START, template, end], [("start", "t"), ("t", "end")])
 

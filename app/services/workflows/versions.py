@@ -47,8 +47,8 @@ def current_version(app: App) -> WorkflowVersion:
 
 
 async def named_version(app: App, workflow_id: str) -> WorkflowVersion:
-    """`POST /v1/workflows/{workflow_id}/run` or a chat's `workflow_id`: one of this app's versions (Dify's errors
-    for a malformed or unknown id)."""
+    """`POST /v1/workflows/{workflow_id}/run` or a chat's `workflow_id`: one of this app's
+    versions (Dify's errors for a malformed or unknown id)."""
     try:
         version_id = str(uuid.UUID(workflow_id))
     except ValueError:
