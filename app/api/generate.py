@@ -24,10 +24,12 @@ async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> R
         payload: ChatRequestPayload | CompletionRequestPayload = chat
         conversation_id = chat.conversation_id
         auto_generate_name = chat.auto_generate_name
+        workflow_id = chat.workflow_id
     else:
         payload = parse_model(CompletionRequestPayload, data)
         conversation_id = None
         auto_generate_name = False  # Dify forces it off for completion apps
+        workflow_id = None
     command = GenerateCommand(
         kind=kind,
         inputs=payload.inputs,
@@ -37,6 +39,7 @@ async def generate(request: Request, app: App, runtime: Runtime, kind: str) -> R
         conversation_id=conversation_id,
         auto_generate_name=auto_generate_name,
         files=payload.files,
+        workflow_id=workflow_id,
     )
     if app.app_mode is AppMode.ADVANCED_CHAT:
         generation = await start_chatflow(runtime, app, command)

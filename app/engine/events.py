@@ -86,9 +86,14 @@ class MessageStreamContext:
         payload["reason"] = reason
         return payload
 
-    def message_end(self, metadata: dict[str, Any]) -> Event:
+    def message_end(
+        self, metadata: dict[str, Any], files: list[dict[str, Any]] | None = None
+    ) -> Event:
+        """`files`: an advanced-chat answer's files (always a list there, as in Dify)."""
         payload = self.base("message_end")
         payload["id"] = self.message_id
+        if files is not None:
+            payload["files"] = files
         payload["metadata"] = metadata
         return payload
 

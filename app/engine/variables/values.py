@@ -160,6 +160,22 @@ def is_file_mapping(value: Any) -> bool:
     return isinstance(value, dict) and value.get("dify_model_identity") == FILE_MARKER
 
 
+def output_files(outputs: Any) -> list[dict[str, Any]]:
+    """The files among a node's or a run's top-level outputs (a file, or the files of a
+    list), as the `files` of node_finished / workflow_finished list them (Dify's
+    fetch_files_from_node_outputs): clients show a run's files from there."""
+    if not isinstance(outputs, dict):
+        return []
+    found: list[dict[str, Any]] = []
+    for value in outputs.values():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, FileValue):
+                found.append(item.to_dict())
+            elif is_file_mapping(item):
+                found.append(item)
+    return found
+
+
 def json_size(value: Any) -> int:
     """Bytes of a value as JSON (a string: its UTF-8 bytes)."""
     if isinstance(value, str):

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.engine.events import Event, MessageStreamContext
 from app.engine.graph.model import NodeSpec
-from app.engine.variables.values import plain
+from app.engine.variables.values import output_files, plain
 from app.engine.workflow.env import RunScope
 
 SECRET_MASK = "************"
@@ -84,12 +84,15 @@ class WorkflowStream:
         payload["data"] = scrub(data, self.secrets) if self.secrets else data
         return payload
 
-    def workflow_started(self, workflow_id: str, inputs: Mapping[str, Any], created: int) -> Event:
+    def workflow_started(
+        self, workflow_id: str, inputs: Mapping[str, Any], created: int, reason: str = "initial"
+    ) -> Event:
         data = {
             "id": self.workflow_run_id,
             "workflow_id": workflow_id,
             "inputs": plain(dict(inputs)),
             "created_at": created,
+            "reason": reason,  # Dify's WorkflowStartReason: "initial" or "resumption"
         }
         return self._workflow_event("workflow_started", data)
 
@@ -132,7 +135,7 @@ class WorkflowStream:
             elapsed_time=execution.elapsed,
             execution_metadata=execution.metadata,
             finished_at=int(execution.finished or time.time()),
-            files=[],
+            files=output_files(execution.outputs),
         )
         if event == "node_retry":
             data["retry_index"] = execution.retry_index

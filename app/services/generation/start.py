@@ -56,6 +56,7 @@ class GenerateCommand:
     conversation_id: str | None = None
     auto_generate_name: bool = False
     files: list[Any] | None = None  # the request's `files` (checked in prepare_request_files)
+    workflow_id: str | None = None  # advanced-chat: the version to run instead of the current
 
 
 def check_mode(app: App, kind: str) -> None:

@@ -57,11 +57,12 @@ async def _launch(
     runtime: Runtime, app: App, command: GenerateCommand, request_id: str
 ) -> Generation:
     settings = runtime.settings
+    # Dify picks the workflow (a `workflow_id`'s 404 / 400 included) before any other check.
+    version = await runnable_version(app, command.workflow_id or None)
     if not command.query:
         raise errors.InvalidParam("query is required")
     end_user = await end_users.get_or_create(app.id, command.user)
     conversation = await owned_conversation(app, end_user, command.conversation_id)
-    version = await runnable_version(app)
     workflow = version.workflow
     features = feature_blocks(app.app_mode, version.dsl)
     request_files, _ = await resolve_files(app.id, features, command.files)

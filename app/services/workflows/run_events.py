@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from app.core import errors
 from app.core.db import session_scope
 from app.engine.events import Event, MessageStreamContext, sse_frame
+from app.engine.variables.values import output_files
 from app.engine.workflow.events import WorkflowStream
 from app.models import App, EndUser, Message, WorkflowPause, WorkflowRun
 from app.models.base import timestamp
@@ -54,7 +55,7 @@ def _finished(stream: WorkflowStream, run: WorkflowRun, user: EndUser) -> Event:
             "created_at": timestamp(run.created_at),
             "finished_at": timestamp(run.finished_at),
             "exceptions_count": run.exceptions_count,
-            "files": [],
+            "files": output_files(run.outputs),
         }
     )
 

@@ -18,10 +18,10 @@ from app.engine.nodes.base import Usage
 from app.engine.run_context import RunContext
 from app.engine.tts import TtsPublisher, start_tts
 from app.engine.variables.pool import VariablePool
-from app.engine.variables.values import plain
+from app.engine.variables.values import output_files, plain
 from app.engine.workflow.engine import WorkflowOutcome, run_workflow
 from app.engine.workflow.env import WorkflowRun
-from app.engine.workflow.events import WorkflowStream
+from app.engine.workflow.events import NodeExecution, WorkflowStream
 from app.gateway.pricing import empty_usage
 from app.runtime import Runtime
 from app.services.model_errors import dify_error
@@ -101,7 +101,7 @@ def _finished_data(task: GraphTask, outcome: WorkflowOutcome) -> dict[str, Any]:
         "created_at": task.created_at,
         "finished_at": int(time.time()),
         "exceptions_count": outcome.exceptions,
-        "files": [],
+        "files": output_files(outcome.outputs),
     }
 
 
@@ -186,10 +186,16 @@ async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event
         watcher = asyncio.create_task(_stop_when_blocked(guard.blocked, task.stop))
     secrets = task.pool.secrets
     recorder = NodeRecorder(task.app_id, task.version.id, task.workflow.run_id, secrets)
-    started = stream.workflow_started(task.version.id, task.started_inputs, task.created_at)
-    if task.resume is not None:
-        started["data"]["reason"] = "resumption"  # Dify's WorkflowStartReason
-    run.emit(started)
+    answer_files: list[dict[str, Any]] = []
+
+    def node_finished(execution: NodeExecution) -> None:
+        recorder.add(execution)
+        # Dify's advanced-chat message_end lists the files answer, end and LLM nodes output.
+        if execution.status == "succeeded" and execution.spec.type in ("answer", "end", "llm"):
+            answer_files.extend(output_files(execution.outputs))
+
+    reason = "initial" if task.resume is None else "resumption"
+    run.emit(stream.workflow_started(task.version.id, task.started_inputs, task.created_at, reason))
     try:
         outcome = await run_workflow(
             task.version.compiled,
@@ -198,7 +204,7 @@ async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event
             run,
             stream,
             runtime.settings.workflow_max_execution_time,
-            recorder.add,
+            node_finished,
             resume=task.resume,
         )
     finally:
@@ -217,7 +223,7 @@ async def _run(runtime: Runtime, task: GraphTask, run: RunContext) -> list[Event
     await finish_run(task.workflow.run_id, outcome, secrets)
     ending = [stream.workflow_finished(_finished_data(task, outcome))]
     if chat is not None:
-        ending.append(await _end_chat_turn(task, outcome))
+        ending.append(await _end_chat_turn(task, outcome, answer_files))
     return ending
 
 
@@ -238,7 +244,7 @@ async def _end_early(task: GraphTask, early: EarlyAnswer) -> Event:
     metadata = {**early.metadata, "retriever_resources": [], "usage": empty_usage()}
     await finish_chat_message(chat.message_id, early.text, metadata, None)
     await skip_run(task.workflow.run_id, early.text)
-    return chat.message_end(metadata)
+    return chat.message_end(metadata, [])
 
 
 def _start_tts(runtime: Runtime, task: GraphTask) -> TtsPublisher | None:
@@ -257,7 +263,9 @@ def _error(stream: WorkflowStream, code: str, message: str, status: int) -> Even
     return payload
 
 
-async def _end_chat_turn(task: GraphTask, outcome: WorkflowOutcome) -> Event:
+async def _end_chat_turn(
+    task: GraphTask, outcome: WorkflowOutcome, files: list[dict[str, Any]]
+) -> Event:
     """Store the advanced-chat message; its `message_end`, or the failed run's `error`."""
     chat = task.stream.chat
     assert chat is not None
@@ -271,4 +279,4 @@ async def _end_chat_turn(task: GraphTask, outcome: WorkflowOutcome) -> Event:
     resources = outcome.retriever_resources if shown else []
     metadata = {"retriever_resources": resources, "usage": usage}
     await finish_chat_message(chat.message_id, outcome.answer, metadata, None)
-    return chat.message_end(metadata)
+    return chat.message_end(metadata, files)
