@@ -1,6 +1,8 @@
 """Graph apps over HTTP: `POST /v1/workflows/run` (blocking and streaming), the run's
 record, logs, stop; advanced-chat through `/v1/chat-messages`."""
 
+import re
+
 import httpx
 
 from tests.support.dsl import auth, file_start, graph_dsl, make_app
@@ -48,6 +50,8 @@ async def test_blocking_run_answers_dify_body_and_is_stored(client: httpx.AsyncC
     assert logs.status_code == 200, logs.text
     [log] = logs.json()["data"]
     assert log["workflow_run"]["id"] == run["id"]
+    # Dify names the version that ran by its publish time (a naive UTC datetime's str).
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", log["workflow_run"]["version"])
     assert log["created_by_end_user"]["session_id"] == "u1"
 
 

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from app.core.db import page_offset, read_scope
 from app.core.errors import NotFound
-from app.models import EndUser, WorkflowAppLog, WorkflowRun
+from app.models import AppVersion, EndUser, WorkflowAppLog, WorkflowRun
 from app.models.base import timestamp
 
 
@@ -34,10 +34,15 @@ async def run_detail(app_id: str, run_id: str) -> dict[str, Any]:
     }
 
 
-def _run_summary(run: WorkflowRun) -> dict[str, Any]:
+def _version_name(published: datetime | None) -> str:
+    """Dify names a published version by its time (`str` of a naive UTC datetime)."""
+    return str(published.replace(tzinfo=None)) if published is not None else ""
+
+
+def _run_summary(run: WorkflowRun, published: datetime | None) -> dict[str, Any]:
     return {
         "id": run.id,
-        "version": run.version,
+        "version": _version_name(published),
         "status": run.status,
         "error": run.error,
         "elapsed_time": run.elapsed_time,
@@ -73,9 +78,10 @@ async def list_logs(
     limit: int,
 ) -> dict[str, Any]:
     statement = (
-        select(WorkflowAppLog, WorkflowRun, EndUser)
+        select(WorkflowAppLog, WorkflowRun, EndUser, col(AppVersion.created_at))
         .join(WorkflowRun, col(WorkflowRun.id) == col(WorkflowAppLog.workflow_run_id))
         .join(EndUser, col(EndUser.id) == col(WorkflowAppLog.created_by), isouter=True)
+        .join(AppVersion, col(AppVersion.id) == col(WorkflowRun.workflow_id), isouter=True)
         .where(WorkflowAppLog.app_id == app_id)
     )
     if status:
@@ -104,14 +110,14 @@ async def list_logs(
     data = [
         {
             "id": log.id,
-            "workflow_run": _run_summary(run),
+            "workflow_run": _run_summary(run, published),
             "created_from": log.created_from,
             "created_by_role": log.created_by_role,
             "created_by_account": None,
             "created_by_end_user": _end_user(user),
             "created_at": timestamp(log.created_at),
         }
-        for log, run, user in rows
+        for log, run, user, published in rows
     ]
     return {
         "page": page,
