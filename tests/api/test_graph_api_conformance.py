@@ -174,5 +174,11 @@ async def test_advanced_chat_message_end_lists_the_answer_s_files(
     assert end["event"] == "message_end"
     [listed] = end["files"]
     assert listed["dify_model_identity"] == "__dify__file__" and listed["url"] == url
+    # Stored as the answer's file, as Dify's chatflow stores it: /messages lists it.
+    params = {"conversation_id": end["conversation_id"], "user": "conf"}
+    [message] = (await client.get("/v1/messages", params=params, headers=auth(key))).json()["data"]
+    [stored] = message["message_files"]
+    assert (stored["belongs_to"], stored["url"], stored["type"]) == ("assistant", url, "image")
+    assert stored["transfer_method"] == "remote_url"
     _, plain_turn = await _chat(client, key)
     assert plain_turn[-1]["event"] == "message_end" and plain_turn[-1]["files"] == []

@@ -278,5 +278,6 @@ async def _end_chat_turn(
     shown = feature_block(task.features, "retriever_resource").get("enabled")
     resources = outcome.retriever_resources if shown else []
     metadata = {"retriever_resources": resources, "usage": usage}
-    await finish_chat_message(chat.message_id, outcome.answer, metadata, None)
+    answer_files = (files, str(task.created_by["id"]))
+    await finish_chat_message(chat.message_id, outcome.answer, metadata, None, answer_files)
     return chat.message_end(metadata, files)
