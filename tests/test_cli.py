@@ -160,11 +160,15 @@ def test_sync_as_make_run_uses_it_is_idempotent_and_served_keys_work(tmp_path: P
     assert keys_in(ok(kiln(env, "apps", "bootstrap", str(EXAMPLES)))) == keys_in(first)
     examples = sorted(EXAMPLES.glob("*.yml"))
     keys = keys_in(first)
-    assert len(keys) == len(set(keys)) == len(examples) == 3
+    assert len(keys) == len(set(keys)) == len(examples) == 5
     assert sqlite_rows(path, "SELECT COUNT(*) FROM apps") == [(len(examples),)]
     assert sqlite_rows(path, "SELECT COUNT(*) FROM api_tokens") == [(len(examples),)]
     [line] = [line for line in first.splitlines() if line.startswith("Chat Assistant")]
     [assistant_key] = keys_in(line)
+    [line] = [line for line in first.splitlines() if line.startswith("Support Chatflow")]
+    [chatflow_key] = keys_in(line)
+    [line] = [line for line in first.splitlines() if line.startswith("Summary Workflow")]
+    [workflow_key] = keys_in(line)
     out = ok(kiln(env, "apps", "import", str(FIXTURES / "v0_3_1_chat.yml"), "--json"))
     imported = json.loads(out.splitlines()[-1])
 
@@ -189,6 +193,26 @@ def test_sync_as_make_run_uses_it_is_idempotent_and_served_keys_work(tmp_path: P
         resp = httpx.post(f"{url}/v1/chat-messages", json=body, headers=headers, timeout=30)
         assert resp.status_code == 200, resp.text
         assert resp.json()["answer"] == "Echo (turn 1): Hello from the CLI test"
+        # The graph examples run offline too: a chatflow's two branches, a workflow.
+        headers = {"Authorization": f"Bearer {chatflow_key}"}
+        for query, answer in (
+            ("What can you do?", "Echo (turn 1): What can you do?\n\n(Questions so far: 1)"),
+            ("I want a refund", "Refunds reach your account within 5 working days. (Turn 1)"),
+        ):
+            body = {"inputs": {}, "query": query, "response_mode": "blocking", "user": "cli"}
+            resp = httpx.post(f"{url}/v1/chat-messages", json=body, headers=headers, timeout=30)
+            assert resp.status_code == 200 and resp.json()["answer"] == answer, resp.text
+        body = {
+            "inputs": {"text": "Kiln runs Dify apps.", "style": "one sentence"},
+            "response_mode": "blocking",
+            "user": "cli",
+        }
+        headers = {"Authorization": f"Bearer {workflow_key}"}
+        resp = httpx.post(f"{url}/v1/workflows/run", json=body, headers=headers, timeout=30)
+        assert resp.status_code == 200, resp.text
+        run = resp.json()["data"]
+        assert run["status"] == "succeeded" and run["outputs"]["style"] == "one sentence"
+        assert run["outputs"]["summary"].endswith("Kiln runs Dify apps.")
         for key in keys:
             info = httpx.get(f"{url}/v1/info", headers={"Authorization": f"Bearer {key}"})
             assert info.status_code == 200 and info.json()["name"] in first

@@ -3,11 +3,13 @@ their status, the answer at chat time (direct answer, zero usage, no model call)
 index kept current under concurrent jobs, disables and edits."""
 
 import asyncio
+import logging
 import time
 import uuid
 from typing import Any
 
 import httpx
+import pytest
 from sqlmodel import select
 
 from app.core.db import session_scope
@@ -176,6 +178,22 @@ async def test_openai_embeddings_through_gateway(
     assert answer == "30 days." and events[-1]["metadata"]["annotation_reply"]["id"] == ids[0]
     assert _model_calls(upstream) == []
     assert _embedding_calls(upstream)[-1]["input"] == ["Refund policy please"]
+
+
+async def test_a_lookup_without_embedding_credentials_falls_through_quietly(
+    client: httpx.AsyncClient, upstream: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Annotation reply on with an embedding provider Kiln has no key for: the model
+    answers, and the log says why in one line (no traceback for a missing setting)."""
+    key, _ = await _app(client)  # nothing to embed: the enable job completes
+    missing_key = {"embedding_provider_name": "anthropic", "embedding_model_name": "x"}
+    job_id = await _action(client, key, "enable", 0.9, missing_key)
+    assert (await _wait(client, key, "enable", job_id))["job_status"] == "completed"
+    with caplog.at_level(logging.WARNING, logger="kiln.annotations"):
+        answer, _ = await _chat(client, key, "q")
+    assert answer == "Hello word word word word"
+    [record] = [r for r in caplog.records if "lookup failed" in r.getMessage()]
+    assert "ANTHROPIC_API_KEY" in record.getMessage() and record.exc_info is None
 
 
 async def test_job_errors_and_status_lookup(

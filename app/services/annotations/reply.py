@@ -13,6 +13,7 @@ from app.engine.direct_answer import stream_direct_answer
 from app.engine.events import MessageStreamContext
 from app.engine.run_context import RunContext
 from app.gateway.pricing import empty_usage
+from app.gateway.types import GatewayError
 from app.models import AppAnnotationSetting
 from app.runtime import Runtime
 from app.services.annotations.crud import record_hit
@@ -82,6 +83,9 @@ async def annotation_answer(
         annotation = await record_hit(
             app_id, match.annotation_id, query, match.score, ctx.message_id
         )
+    except GatewayError as exc:  # e.g. no credentials for the embedding model: no traceback
+        logger.warning("annotation reply lookup failed for app %s: %s", app_id, exc)
+        return None
     except Exception:
         logger.warning("annotation reply lookup failed for app %s", app_id, exc_info=True)
         return None
