@@ -28,8 +28,6 @@ import json
 import math
 import os
 import re
-import resource
-import shlex
 import shutil
 import subprocess
 import sys
@@ -42,6 +40,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.entry import run_benchmark
 from bench.sse_client import StreamResult, classify_dify, stream
 from bench.stream_bench import (
     busy_seconds,
@@ -608,15 +607,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> None:
-    args = parse_args()
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # many sockets at once
-    command = shlex.join([".venv/bin/python", "-m", "bench.load_isolation_bench", *sys.argv[1:]])
-    try:
-        import uvloop
-    except ImportError:
-        sys.exit(asyncio.run(run(args, command)))
-    sys.exit(uvloop.run(run(args, command)))
+    run_benchmark("bench.load_isolation_bench", parse_args(), run)
 
 
 if __name__ == "__main__":

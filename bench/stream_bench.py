@@ -18,8 +18,6 @@ import math
 import os
 import platform
 import re
-import resource
-import shlex
 import shutil
 import socket
 import subprocess
@@ -33,6 +31,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.entry import run_benchmark
 from bench.sse_client import StreamResult, classify_dify, classify_openai, stream
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -646,15 +645,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> None:
-    args = parse_args()
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # many sockets at once
-    command = shlex.join([".venv/bin/python", "-m", "bench.stream_bench", *sys.argv[1:]])
-    try:
-        import uvloop
-    except ImportError:
-        sys.exit(asyncio.run(run(args, command)))
-    sys.exit(uvloop.run(run(args, command)))
+    run_benchmark("bench.stream_bench", parse_args(), run)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,14 @@ class EventChannel:
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._detached = False
 
+    @classmethod
+    def unheard(cls) -> "EventChannel":
+        """A channel for a run no request listens to (resumed or triggered): events are
+        dropped, not buffered."""
+        channel = cls()
+        channel.detach()
+        return channel
+
     def emit(self, event: Event) -> None:
         if not self._detached:
             self._queue.put_nowait(event)

@@ -33,7 +33,7 @@ import jinja2  # noqa: F401
 import jinja2.sandbox  # noqa: F401
 import py_mini_racer  # noqa: F401  (the module only; V8 starts in the child)
 
-from app.sandbox import confine, protocol
+from app.sandbox import confine, protocol, seccomp
 from app.sandbox.child import ChildSetup, child_main
 
 
@@ -55,7 +55,7 @@ class Worker:
         self.setup = ChildSetup(
             limits=limits,
             readable=confine.read_paths(),
-            seccomp_program=confine.build_seccomp_program(),
+            seccomp_program=seccomp.build_seccomp_program(),
             parent=os.getpid(),
         )
         self.spares = {False: 1, True: max(warm_javascript, 1)}

@@ -59,3 +59,15 @@ class Workflow:
     def level_of(self, node_id: str) -> Graph:
         parent = self.nodes[node_id].parent_id
         return self.top if parent is None else self.containers[parent]
+
+    def inside(self, container_id: str) -> frozenset[str]:
+        """Every node inside a container, nested containers' insides included."""
+        found: set[str] = set()
+        pending = [container_id]
+        while pending:
+            level = self.containers.get(pending.pop())
+            if level is None:
+                continue
+            found |= level.members
+            pending += [member for member in level.members if member in self.containers]
+        return frozenset(found)

@@ -21,8 +21,9 @@ from app.engine.variables.pool import VariablePool
 from app.engine.variables.values import plain
 from app.engine.workflow.env import RunScope, WorkflowRun
 from app.engine.workflow.events import NodeExecution, WorkflowStream
+from app.engine.workflow.level import LevelState
 from app.engine.workflow.responses import ResponseCoordinator
-from app.engine.workflow.runner import LevelRunner, LevelState
+from app.engine.workflow.runner import LevelRunner
 from app.engine.workflow.snapshot import SNAPSHOT_VERSION, dump_pool, dump_usage, load_usage
 from app.engine.workflow.state import RunState, RunTotals
 

@@ -14,10 +14,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from app.engine.graph.model import SOURCE, Graph, Workflow
+from app.engine.graph.model import SOURCE, Graph
 from app.engine.nodes.base import (
     Node,
     NodeContext,
@@ -31,6 +31,7 @@ from app.engine.variables.pool import VariablePool
 from app.engine.workflow.env import RunScope
 from app.engine.workflow.events import NodeExecution
 from app.engine.workflow.failures import error_outputs, retry_settings, strategy_of
+from app.engine.workflow.level import LevelOutcome, LevelState, Paused, RunAborted
 from app.engine.workflow.responses import ResponseCoordinator
 from app.engine.workflow.state import RunState
 
@@ -38,61 +39,6 @@ logger = logging.getLogger("kiln.workflow")
 
 UNKNOWN, TAKEN, SKIPPED = 0, 1, 2
 FAIL_BRANCH = "fail-branch"
-
-
-class RunAborted(Exception):
-    """A limit was reached: the run fails with this message."""
-
-
-@dataclass(slots=True)
-class LevelState:
-    """Where a paused level stands: enough to go on without re-running finished nodes."""
-
-    edges: dict[str, int]
-    skipped: list[str]
-    steps: int
-    exceptions: int
-    ready: list[tuple[str, str | None]]  # the paused nodes, each with its predecessor
-
-    def dump(self) -> dict[str, Any]:
-        return {
-            "edges": self.edges,
-            "skipped": self.skipped,
-            "steps": self.steps,
-            "exceptions": self.exceptions,
-            "ready": [list(item) for item in self.ready],
-        }
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> "LevelState":
-        return cls(
-            edges={str(k): int(v) for k, v in data["edges"].items()},
-            skipped=[str(n) for n in data["skipped"]],
-            steps=int(data["steps"]),
-            exceptions=int(data["exceptions"]),
-            ready=[(str(n), None if p is None else str(p)) for n, p in data["ready"]],
-        )
-
-
-@dataclass(slots=True)
-class Paused:
-    node_id: str
-    predecessor: str | None
-    request: dict[str, Any]
-
-
-@dataclass(slots=True)
-class LevelOutcome:
-    status: str  # succeeded | failed | stopped | paused
-    error: str | None = None
-    error_type: str | None = None
-    failed_node: str | None = None
-    steps: int = 0
-    exceptions: int = 0
-    loop_ended: bool = False
-    usage: Usage = field(default_factory=Usage)  # reported by this level's nodes
-    paused: list[Paused] = field(default_factory=list)
-    state: LevelState | None = None  # set when paused
 
 
 @dataclass(slots=True)
@@ -411,7 +357,7 @@ class LevelRunner:
     def _subgraph_runner(self, node: Node) -> Callable[[VariablePool, RunScope], Any]:
         engine = self._engine
         inner = engine.graph.containers[node.id]
-        inside = _descendants(engine.graph, node.id)
+        inside = engine.graph.inside(node.id)
 
         async def run_round(pool: VariablePool, scope: RunScope) -> SubgraphOutcome:
             # Each round starts without the outputs of the last one (Dify clears them), so
@@ -450,16 +396,3 @@ class LevelRunner:
 
 def _ignore(_: str) -> None:
     return None
-
-
-def _descendants(graph: Workflow, container_id: str) -> frozenset[str]:
-    """Every node inside a container, nested containers' insides included."""
-    found: set[str] = set()
-    pending = [container_id]
-    while pending:
-        level = graph.containers.get(pending.pop())
-        if level is None:
-            continue
-        found |= level.members
-        pending += [member for member in level.members if member in graph.containers]
-    return frozenset(found)

@@ -63,8 +63,6 @@ def prepare(
         task_id=task_id,
         worker_id=runtime.registry.worker_id,
     )
-    channel = EventChannel()
-    channel.detach()  # no listener: events are dropped, not buffered
     task = GraphTask(
         app_id=app.id,
         request_id=uuid.uuid4().hex,  # holds no active-request slot (Dify's triggers neither)
@@ -80,7 +78,7 @@ def prepare(
         ),
         pool=pool,
         stream=WorkflowStream(task_id, run_id, None, pool.secrets),
-        channel=channel,
+        channel=EventChannel.unheard(),
         stop=asyncio.Event(),  # replaced by the registry's when it starts
         created_by={"id": end_user.id, "user": end_user.session_id},
         created_at=int(time.time()),

@@ -177,7 +177,7 @@ async def _rebuild(
         ),
         pool=pool,
         stream=WorkflowStream(task_id, run.id, chat, pool.secrets),
-        channel=_unheard(),
+        channel=EventChannel.unheard(),
         stop=asyncio.Event(),
         created_by={"id": user.id, "user": user.session_id},
         created_at=timestamp(run.created_at) or int(time.time()),
@@ -185,10 +185,3 @@ async def _rebuild(
         features=feature_blocks(app.app_mode, version.dsl),
         resume=state,
     )
-
-
-def _unheard() -> EventChannel:
-    """No request waits on a resumed run: its own channel keeps nothing."""
-    channel = EventChannel()
-    channel.detach()
-    return channel
